@@ -1,0 +1,252 @@
+"""``UnrolledLOA``: the LOA-induced unrolled network of the meta paper (Algorithm 1, eq. (11)).
+
+Inputs ``(kspace [B, H, W] complex64, mask [H, W] or [B, H, W] float32, task_index [B] int32)``;
+output the reconstruction ``x_T`` ``[B, H, W] complex64``, starting from the zero-filled
+``x0 = A^H y``. Variables:
+
+- theta (task-invariant): ``g``'s kernels, the shared smoothing ``eps0`` (learned, kept positive
+  through ``eps0 = exp(log_eps0)``), the per-phase step sizes ``alpha_t, tau_t``;
+- omega (task-specific): ``omega_i``, one per task, ``kappa = sigmoid(omega_i)`` gathered per
+  sample (eq. (11)); a model built with ``num_tasks=0`` uses ``kappa = 1`` (conventional baseline).
+
+All ``num_phases`` phases are built; ``active_phases`` (a non-trainable variable, saved with the
+weights) says how many run. Changing it needs no rebuild or retrace: each phase is wrapped in a
+``tf.cond`` on it, so inactive phases cost nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import keras
+import tensorflow as tf
+
+from lda_tf.loa.objective import VariationalObjective
+from lda_tf.loa.phase import (
+    IterateState,
+    LOAPhase,
+    PhaseDiagnostics,
+    PhasePolicy,
+    idle_diagnostics,
+    initial_state,
+)
+from lda_tf.mri.operators import MRIOperator
+from lda_tf.nn.features import FeatureExtractor
+from lda_tf.nn.regularizers import check_smoothing
+
+
+class Unrolled(NamedTuple):
+    """What a forward pass leaves: the energy it descended, the last state, per-phase diagnostics
+    stacked to ``[T, B]`` (and ``active`` ``[T]``)."""
+
+    objective: VariationalObjective
+    state: IterateState
+    diagnostics: dict[str, tf.Tensor]
+
+
+def _unpack_inputs(inputs) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
+    if isinstance(inputs, dict):
+        missing = {"kspace", "mask"} - set(inputs)
+        if missing:
+            raise ValueError(f"UnrolledLOA inputs dict lacks {sorted(missing)}; needs kspace, mask, task_index")
+        return inputs["kspace"], inputs["mask"], inputs.get("task_index")
+    if isinstance(inputs, (tuple, list)) and len(inputs) in (2, 3):
+        return inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else None
+    raise ValueError("UnrolledLOA inputs must be (kspace, mask, task_index) or a dict with those keys")
+
+
+@keras.saving.register_keras_serializable(package="lda_tf")
+class UnrolledLOA(keras.Model):
+    """Unrolled learnable optimization algorithm; one phase is one iteration (SPEC 3).
+
+    Args:
+        num_phases: ``T``, the number of phases built (meta paper 11, LDA paper 15).
+        num_tasks: number of task weights ``omega_i``; 0 for ``kappa = 1``.
+        num_layers, num_filters, kernel_size, delta, complex_valued: ``g`` (see FeatureExtractor).
+        smoothing: ``"sqrt"`` (meta paper eq. (5)) or ``"huber"`` (LDA paper eq. (9)).
+        policy: a policy name or a dict of :class:`PhasePolicy` fields.
+        eps0: initial shared smoothing ``eps0`` (1e-3 in the meta paper).
+        alpha_init, tau_init: initial step sizes of every phase.
+        omega_init: initial ``omega_i`` (0 gives ``kappa = 0.5``).
+        active_phases: phases run initially (default all).
+    """
+
+    def __init__(
+        self,
+        num_phases: int = 11,
+        num_tasks: int = 0,
+        num_layers: int = 3,
+        num_filters: int = 4,
+        kernel_size: int = 3,
+        delta: float = 1e-3,
+        smoothing: str = "sqrt",
+        policy: str | dict = "meta",
+        eps0: float = 1e-3,
+        alpha_init: float = 0.5,
+        tau_init: float = 0.05,
+        omega_init: float = 0.0,
+        complex_valued: bool = True,
+        active_phases: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if num_phases < 1:
+            raise ValueError(f"num_phases must be >= 1; got {num_phases}")
+        if num_tasks < 0:
+            raise ValueError(f"num_tasks must be >= 0; got {num_tasks}")
+        if eps0 <= 0:
+            raise ValueError(f"eps0 must be positive; got {eps0}")
+        self.num_phases = int(num_phases)
+        self.num_tasks = int(num_tasks)
+        self.smoothing = check_smoothing(smoothing)
+        self.policy = PhasePolicy(**policy) if isinstance(policy, dict) else PhasePolicy(name=policy)
+        self.eps0_init = float(eps0)
+        self.omega_init = float(omega_init)
+        self.initial_active_phases = self.num_phases if active_phases is None else int(active_phases)
+        self._check_phase_count(self.initial_active_phases)
+        self.features = FeatureExtractor(
+            num_layers, num_filters, kernel_size, delta, complex_valued, name="features"
+        )
+        self.phases = [
+            LOAPhase(alpha_init, tau_init, name=f"phase_{t + 1}") for t in range(self.num_phases)
+        ]
+        self.build(None)
+
+    def _check_phase_count(self, count: int) -> None:
+        if not 1 <= count <= self.num_phases:
+            raise ValueError(f"active phases must be in [1, {self.num_phases}]; got {count}")
+
+    def build(self, input_shape=None):
+        if self.built:
+            return
+        self.features.build()
+        for phase in self.phases:
+            phase.build()
+        self.log_eps0 = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(float(tf.math.log(self.eps0_init))), name="log_eps0"
+        )
+        self.omega = self.add_weight(
+            shape=(self.num_tasks,), initializer=keras.initializers.Constant(self.omega_init), name="omega"
+        )
+        self._active_phases = self.add_weight(
+            shape=(),
+            dtype="int32",
+            initializer=keras.initializers.Constant(self.initial_active_phases),
+            trainable=False,
+            name="active_phases",
+        )
+        self.built = True
+
+    # ----------------------------------------------------------------- variables and state
+    @property
+    def omega_variables(self) -> list:
+        """Task-specific variables ``omega`` (the upper level of eq. (14))."""
+        return [self.omega]
+
+    @property
+    def theta_variables(self) -> list:
+        """Task-invariant trainable variables ``theta`` (the lower level of eq. (14))."""
+        omega_ids = {id(variable) for variable in self.omega_variables}
+        return [variable for variable in self.trainable_variables if id(variable) not in omega_ids]
+
+    @property
+    def active_phases(self) -> int:
+        return int(self._active_phases.numpy())
+
+    def set_active_phases(self, count: int, copy_steps_from_last: bool = False) -> None:
+        """Run ``count`` phases from now on, keeping all weights. With ``copy_steps_from_last``,
+        newly activated phases start from the step sizes of the last active phase (stair training,
+        section 4.2 of the meta paper)."""
+        self._check_phase_count(count)
+        previous = self.active_phases
+        if copy_steps_from_last:
+            source = self.phases[previous - 1]
+            for phase in self.phases[previous:count]:
+                phase.log_alpha.assign(source.log_alpha)
+                phase.log_tau.assign(source.log_tau)
+        self._active_phases.assign(count)
+
+    @property
+    def eps0(self) -> tf.Tensor:
+        return tf.exp(tf.convert_to_tensor(self.log_eps0))
+
+    def task_weights(self, task_index: tf.Tensor | None, batch_size: tf.Tensor) -> tf.Tensor:
+        """``kappa`` per sample: ``sigmoid(omega_i)`` (eq. (11)), or ones without tasks."""
+        if self.num_tasks == 0:
+            return tf.ones([batch_size], tf.float32)
+        if task_index is None:
+            raise ValueError(f"this model has {self.num_tasks} tasks; inputs need a task_index [B]")
+        task_index = tf.cast(tf.convert_to_tensor(task_index), tf.int32)
+        tf.debugging.assert_less(
+            task_index, self.num_tasks, message=f"task_index must be < num_tasks={self.num_tasks}"
+        )
+        tf.debugging.assert_non_negative(task_index, message="task_index must be >= 0")
+        return tf.sigmoid(tf.gather(tf.convert_to_tensor(self.omega), task_index))
+
+    # ----------------------------------------------------------------- forward
+    def unroll(self, inputs, policy: PhasePolicy | None = None) -> Unrolled:
+        """Run the active phases from the zero-filled start; see :class:`Unrolled`."""
+        kspace, mask, task_index = _unpack_inputs(inputs)
+        operator = MRIOperator.create(kspace, mask)
+        kappa = self.task_weights(task_index, tf.shape(operator.kspace)[0])
+        objective = VariationalObjective(operator, self.features, self.smoothing, kappa)
+        policy = self.policy if policy is None else policy
+        eps = tf.fill(tf.shape(kappa), 1.0) * self.eps0
+        state = initial_state(objective, operator.zero_filled(), eps)
+        active = tf.convert_to_tensor(self._active_phases)
+        per_phase = []
+        for index, phase in enumerate(self.phases):
+            state, diagnostics = tf.cond(
+                index < active,
+                lambda phase=phase, state=state: phase.iterate(objective, state, policy),
+                lambda state=state: (state, idle_diagnostics(state)),
+            )
+            per_phase.append(diagnostics)
+        stacked = {name: tf.stack([getattr(d, name) for d in per_phase]) for name in PhaseDiagnostics._fields}
+        stacked["active"] = tf.range(self.num_phases) < active
+        return Unrolled(objective, state, stacked)
+
+    def call(self, inputs, training=None, return_diagnostics: bool = False):
+        """Reconstruction ``[B, H, W]``; with ``return_diagnostics`` also a dict of ``[T, B]``
+        tensors ``eps``, ``took_u``, ``phi_before``, ``phi_after``, ``backtracks`` and ``active``
+        ``[T]`` (inactive phases repeat the state)."""
+        unrolled = self.unroll(inputs)
+        if return_diagnostics:
+            return unrolled.state.point.image, unrolled.diagnostics
+        return unrolled.state.point.image
+
+    # ----------------------------------------------------------------- configurations
+    @classmethod
+    def meta_paper(cls, num_tasks: int = 4, **overrides) -> "UnrolledLOA":
+        """The meta paper's network (section 4): l=3, d=4, delta=1e-3, 11 phases, sqrt, meta."""
+        config = dict(num_phases=11, num_tasks=num_tasks, num_layers=3, num_filters=4, delta=1e-3,
+                      smoothing="sqrt", policy="meta")
+        return cls(**{**config, **overrides})
+
+    @classmethod
+    def lda_paper(cls, **overrides) -> "UnrolledLOA":
+        """The LDA paper's network (section 4): l=4, d=32, delta=0.01, 15 phases, huber, lda."""
+        config = dict(num_phases=15, num_tasks=0, num_layers=4, num_filters=32, delta=0.01,
+                      smoothing="huber", policy="lda")
+        return cls(**{**config, **overrides})
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_phases=self.num_phases,
+            num_tasks=self.num_tasks,
+            num_layers=self.features.num_layers,
+            num_filters=self.features.num_filters,
+            kernel_size=self.features.kernel_size,
+            delta=self.features.delta,
+            smoothing=self.smoothing,
+            policy=dataclasses.asdict(self.policy),
+            eps0=self.eps0_init,
+            alpha_init=self.phases[0].alpha_init,
+            tau_init=self.phases[0].tau_init,
+            omega_init=self.omega_init,
+            complex_valued=self.features.complex_valued,
+            active_phases=self.initial_active_phases,
+        )
+        return config

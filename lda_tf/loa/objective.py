@@ -1,0 +1,101 @@
+"""The smoothed variational energy ``phi_eps(x) = f(x) + kappa r_eps(x)`` of one batch (SPEC 2).
+
+Eq. (3)/(11) of the meta paper with ``R = kappa r``, ``kappa = sigmoid(omega_i)`` per sample, and
+``r`` replaced by its smoothing ``r_eps`` (eq. (5), or Huber as in the LDA paper). A
+:class:`Point` caches ``g(x)`` and its pre-activations so that one feature pass serves the
+energy, its gradient and the branch tests of a phase.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol, Sequence
+
+import tensorflow as tf
+
+from lda_tf.nn.features import FeatureExtractor, FeatureMaps
+from lda_tf.nn.regularizers import smoothed_l21, smoothed_l21_cotangent
+
+
+class DataFidelity(Protocol):
+    """``f`` and ``grad f`` per sample; :class:`lda_tf.mri.MRIOperator` is one."""
+
+    def data_fidelity(self, image: tf.Tensor) -> tf.Tensor: ...
+
+    def data_fidelity_gradient(self, image: tf.Tensor) -> tf.Tensor: ...
+
+
+class Point(NamedTuple):
+    """An iterate ``x`` ``[B, H, W]`` with its feature maps ``g(x)``."""
+
+    image: tf.Tensor
+    features: FeatureMaps
+
+
+def squared_norm(image: tf.Tensor) -> tf.Tensor:
+    """Per-sample ``||x||^2`` of a ``[B, H, W]`` real or complex tensor -> ``[B]``."""
+    if image.dtype.is_complex:
+        return tf.reduce_sum(tf.math.square(tf.math.real(image)) + tf.math.square(tf.math.imag(image)), axis=(-2, -1))
+    return tf.reduce_sum(tf.math.square(image), axis=(-2, -1))
+
+
+def per_sample(scalars: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """Reshape ``[B]`` real scalars to broadcast against ``[B, H, W]`` ``like`` (cast to its dtype)."""
+    return tf.cast(tf.reshape(scalars, [-1, 1, 1]), like.dtype)
+
+
+class VariationalObjective:
+    """``phi_eps = f + kappa r_eps`` for a batch, with ``f`` from ``data`` and ``r`` from ``g``.
+
+    Args:
+        data: the data-fidelity term (an :class:`~lda_tf.mri.MRIOperator`).
+        extractor: the feature extractor ``g``.
+        smoothing: ``"sqrt"`` or ``"huber"``.
+        kappa: ``[B]`` regularisation weights ``sigmoid(omega_i)`` (ones for the baseline).
+        kernels: ``g``'s block kernels, computed once per forward pass.
+    """
+
+    def __init__(
+        self,
+        data: DataFidelity,
+        extractor: FeatureExtractor,
+        smoothing: str,
+        kappa: tf.Tensor,
+        kernels: Sequence[tf.Tensor] | None = None,
+    ):
+        self.data = data
+        self.extractor = extractor
+        self.smoothing = smoothing
+        self.kappa = tf.convert_to_tensor(kappa, tf.float32)
+        self.kernels = list(extractor.kernels() if kernels is None else kernels)
+
+    def without_gradients(self) -> "VariationalObjective":
+        """The same energy with every learned tensor behind ``stop_gradient``; used by the line
+        search, whose accepted step size is piecewise constant in the parameters."""
+        return VariationalObjective(
+            self.data,
+            self.extractor,
+            self.smoothing,
+            tf.stop_gradient(self.kappa),
+            [tf.stop_gradient(kernel) for kernel in self.kernels],
+        )
+
+    def point(self, image: tf.Tensor) -> Point:
+        return Point(image=image, features=self.extractor.forward(image, self.kernels))
+
+    def regularizer(self, point: Point, eps: tf.Tensor) -> tf.Tensor:
+        """``r_eps(x)`` -> ``[B]``."""
+        return smoothed_l21(point.features.output, eps, self.smoothing)
+
+    def value(self, point: Point, eps: tf.Tensor) -> tf.Tensor:
+        """``phi_eps(x) = f(x) + kappa r_eps(x)`` -> ``[B]``."""
+        return self.data.data_fidelity(point.image) + self.kappa * self.regularizer(point, eps)
+
+    def regularizer_gradient(self, point: Point, eps: tf.Tensor) -> tf.Tensor:
+        """``grad r_eps(x) = J_g(x)^H [g_j / s'_j]_j`` (eq. (A2) / LDA (10)) -> ``[B, H, W]``."""
+        cotangent = smoothed_l21_cotangent(point.features.output, eps, self.smoothing)
+        return self.extractor.jacobian_transpose(point.features.preactivations, cotangent, self.kernels)
+
+    def gradient(self, point: Point, eps: tf.Tensor) -> tf.Tensor:
+        """``grad phi_eps(x) = grad f(x) + kappa grad r_eps(x)`` -> ``[B, H, W]``."""
+        regularizer_gradient = self.regularizer_gradient(point, eps)
+        return self.data.data_fidelity_gradient(point.image) + per_sample(self.kappa, regularizer_gradient) * regularizer_gradient

@@ -1,0 +1,281 @@
+"""One phase of the unrolled network = one iteration of a learnable descent algorithm (SPEC 3).
+
+Every policy starts with ``z = x - alpha_t grad f(x)`` (eq. (6a)) and the residual candidate
+``u = z - tau_t kappa grad r_eps(z)`` (eq. (8)), and differs in how ``x_{t+1}`` is chosen, per
+sample (never on a batch mean):
+
+- ``meta`` (Algorithm 1 of the meta paper 001): ``x+ = u`` if ``||grad phi(x)|| <= a ||u - x||``
+  and ``phi(u) - phi(x) <= -(1/a) ||u - x||^2`` (line 5); otherwise the safeguard
+  ``v = x - abar grad phi(x)`` (eq. (10)) with ``abar`` starting at ``alpha_t`` and backtracked
+  ``abar <- rho abar`` until ``phi(v) - phi(x) <= -(1/a) ||v - x||^2`` (lines 8-12).
+- ``elda`` (Algorithm 1 of U-LDA 002): ``u`` with step ``beta_t`` (stored as ``tau_t``) accepted
+  under (4.9a) ``||grad phi(x)|| <= ||u - x|| / eta1`` and (4.9b)
+  ``phi(u) - phi(x) <= -(eta2/2) ||u - x||^2``; otherwise ``v`` from ``abar = alpha_bar``,
+  backtracked until (4.11) ``phi(v) - phi(x) <= -(eta3/eps) ||v - x||^2``.
+- ``lda`` (Algorithm 1 of LDA 003): both ``u`` and ``v = z - alpha_t grad r_eps(x)``
+  (= ``x - alpha_t grad phi(x)``, eq. (14b)); keep the one with the smaller ``phi`` (eq. (15)).
+  Decision: ``v``'s step is backtracked like ``meta``'s (coefficient ``1/a``); LDA's Theorem 3.5
+  needs ``alpha_t`` in a range a learned step need not respect, and the paper itself uses
+  backtracking past the trained phases. With the first trial accepted, this is exactly (14b).
+- ``residual``: always ``u`` (the authors' TF1 release); no descent guarantee, kept for ablation.
+
+Line search: at most ``max_backtracks`` reductions by ``rho``; a sample whose condition still
+fails keeps ``x`` (step 0), so ``phi_eps(x_{t+1}) <= phi_eps(x_t)`` holds per sample for ``meta``,
+``elda`` and ``lda`` with any parameters. The accepted step is treated as a constant in training
+(piecewise constant in the parameters): gradients flow through the branch taken and ``v`` itself.
+
+Smoothing update (line 15): ``eps_{t+1} = gamma eps_t`` where
+``||grad phi_{eps_t}(x_{t+1})|| < sigma gamma eps_t``, per sample, for every policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import keras
+import tensorflow as tf
+
+from lda_tf.loa.objective import Point, VariationalObjective, per_sample, squared_norm
+
+POLICIES = ("meta", "lda", "elda", "residual")
+SAFEGUARDED_POLICIES = ("meta", "lda", "elda")
+
+
+@dataclasses.dataclass(frozen=True)
+class PhasePolicy:
+    """How a phase picks ``x_{t+1}``, with the algorithm constants (not learned).
+
+    Defaults: ``a = 1e3`` (the authors' release), ``rho = 0.5``, ``max_backtracks = 10`` (down to
+    ~1e-3 of the initial step), ``gamma = 0.9`` and ``sigma = 1`` (SPEC 3). For ``elda``:
+    ``eta1 = 1/a`` and ``eta2 = 2/a`` make (4.9) the same test as ``meta``'s line 5;
+    ``eta3 = 1e-6`` gives ``eta3 / eps = 1e-3 = 1/a`` at ``eps = 1e-3``; ``alpha_bar = 1`` is
+    ``1/L_f`` for the orthonormal ``A``.
+    """
+
+    name: str = "meta"
+    a: float = 1e3
+    rho: float = 0.5
+    max_backtracks: int = 10
+    gamma: float = 0.9
+    sigma: float = 1.0
+    eta1: float = 1e-3
+    eta2: float = 2e-3
+    eta3: float = 1e-6
+    alpha_bar: float = 1.0
+
+    def __post_init__(self):
+        if self.name not in POLICIES:
+            raise ValueError(f"policy must be one of {POLICIES}; got {self.name!r}")
+        for field in ("a", "gamma", "sigma", "eta1", "eta2", "eta3", "alpha_bar"):
+            if not getattr(self, field) > 0:
+                raise ValueError(f"policy parameter {field} must be positive; got {getattr(self, field)}")
+        if not 0 < self.rho < 1 or not self.gamma < 1:
+            raise ValueError(f"policy needs 0 < rho < 1 and gamma < 1; got rho={self.rho}, gamma={self.gamma}")
+        if self.max_backtracks < 0:
+            raise ValueError(f"max_backtracks must be >= 0; got {self.max_backtracks}")
+
+    def replace(self, **changes) -> "PhasePolicy":
+        return dataclasses.replace(self, **changes)
+
+
+class IterateState(NamedTuple):
+    """``x_t`` with ``eps_t`` ``[B]``, ``phi_{eps_t}(x_t)`` ``[B]`` and ``grad phi_{eps_t}(x_t)``."""
+
+    point: Point
+    eps: tf.Tensor
+    value: tf.Tensor
+    gradient: tf.Tensor
+
+
+class PhaseDiagnostics(NamedTuple):
+    """Per-sample ``[B]`` monitoring values of one phase."""
+
+    eps: tf.Tensor  # eps_t used in the phase
+    took_u: tf.Tensor  # 1.0 where x_{t+1} = u_{t+1}
+    phi_before: tf.Tensor  # phi_{eps_t}(x_t)
+    phi_after: tf.Tensor  # phi_{eps_t}(x_{t+1})
+    backtracks: tf.Tensor  # step reductions of the line search (0 where u was taken)
+
+
+def initial_state(objective: VariationalObjective, image: tf.Tensor, eps: tf.Tensor) -> IterateState:
+    point = objective.point(image)
+    return IterateState(point, eps, objective.value(point, eps), objective.gradient(point, eps))
+
+
+def idle_diagnostics(state: IterateState) -> PhaseDiagnostics:
+    """Diagnostics of a phase that is not active (the state passes through)."""
+    zeros = tf.zeros_like(state.eps)
+    return PhaseDiagnostics(state.eps, zeros, state.value, state.value, zeros)
+
+
+def select(condition: tf.Tensor, if_true, if_false):
+    """Per-sample choice between two structures of ``[B, ...]`` tensors."""
+
+    def choose(a, b):
+        mask = tf.reshape(condition, tf.concat([tf.shape(condition), tf.ones([tf.rank(a) - 1], tf.int32)], 0))
+        return tf.where(mask, a, b)
+
+    return tf.nest.map_structure(choose, if_true, if_false)
+
+
+def line_search(
+    objective: VariationalObjective,
+    state: IterateState,
+    initial_step: tf.Tensor,
+    decrease: tf.Tensor,
+    policy: PhasePolicy,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Backtracking on ``v = x - s grad phi(x)``: the largest ``s = initial_step rho^k``,
+    ``k <= max_backtracks``, with ``phi(v) - phi(x) <= -decrease ||v - x||^2``, or ``s = 0``.
+
+    Returns the step ``[B]`` (no gradient) and the number of reductions ``[B]``.
+    """
+    objective = objective.without_gradients()
+    image, eps = tf.stop_gradient(state.point.image), tf.stop_gradient(state.eps)
+    direction, value = tf.stop_gradient(state.gradient), tf.stop_gradient(state.value)
+    direction_norm2 = squared_norm(direction)
+    decrease = tf.stop_gradient(decrease)
+
+    def sufficient_decrease(step):
+        trial = image - per_sample(step, direction) * direction
+        trial_value = objective.value(objective.point(trial), eps)
+        return trial_value - value <= -decrease * step * step * direction_norm2
+
+    def body(count, step, accepted, reductions):
+        reduce = tf.logical_not(accepted)
+        step = tf.where(reduce, policy.rho * step, step)
+        reductions = reductions + tf.cast(reduce, tf.float32)
+        return count + 1, step, tf.logical_or(accepted, sufficient_decrease(step)), reductions
+
+    initial_step = tf.stop_gradient(initial_step)
+    _, step, accepted, reductions = tf.while_loop(
+        lambda count, step, accepted, reductions: tf.logical_and(
+            count < policy.max_backtracks, tf.logical_not(tf.reduce_all(accepted))
+        ),
+        body,
+        (tf.constant(0), initial_step, sufficient_decrease(initial_step), tf.zeros_like(initial_step)),
+        maximum_iterations=policy.max_backtracks,
+    )
+    return tf.where(accepted, step, tf.zeros_like(step)), reductions
+
+
+def _safeguard_candidate(
+    objective: VariationalObjective, state: IterateState, policy: PhasePolicy, alpha: tf.Tensor
+) -> tuple[Point, tf.Tensor, tf.Tensor]:
+    """The line-searched gradient step ``v`` (eq. (10) / (4.10) / (14b)): point, value, reductions."""
+    if policy.name == "elda":
+        initial_step = tf.fill(tf.shape(state.eps), policy.alpha_bar)
+        decrease = policy.eta3 / state.eps
+    else:
+        initial_step = tf.fill(tf.shape(state.eps), 1.0) * alpha
+        decrease = tf.fill(tf.shape(state.eps), 1.0 / policy.a)
+    step, reductions = line_search(objective, state, initial_step, decrease, policy)
+    v_point = objective.point(state.point.image - per_sample(step, state.gradient) * state.gradient)
+    return v_point, objective.value(v_point, state.eps), reductions
+
+
+def phase_iteration(
+    objective: VariationalObjective,
+    state: IterateState,
+    alpha: tf.Tensor,
+    tau: tf.Tensor,
+    policy: PhasePolicy,
+) -> tuple[IterateState, PhaseDiagnostics]:
+    """``x_t -> x_{t+1}`` (and ``eps_t -> eps_{t+1}``) under ``policy``; see the module docstring."""
+    image, eps, kappa = state.point.image, state.eps, objective.kappa
+    z = image - tf.cast(alpha, image.dtype) * objective.data.data_fidelity_gradient(image)  # (6a)
+    z_point = objective.point(z)
+    grad_r_z = objective.regularizer_gradient(z_point, eps)
+    u = z - per_sample(tau * kappa, grad_r_z) * grad_r_z  # (8)
+    u_point = objective.point(u)
+    u_value = objective.value(u_point, eps)
+    u_step2 = squared_norm(u - image)
+    gradient_norm = tf.sqrt(squared_norm(state.gradient))
+
+    if policy.name == "residual":
+        take_u = tf.ones_like(eps, dtype=tf.bool)
+    elif policy.name == "lda":
+        take_u = None  # decided against v below, eq. (15)
+    else:
+        if policy.name == "meta":  # line 5 of Algorithm 1 (001)
+            gradient_coef, decrease_coef = policy.a, 1.0 / policy.a
+        else:  # (4.9a), (4.9b) of 002
+            gradient_coef, decrease_coef = 1.0 / policy.eta1, 0.5 * policy.eta2
+        take_u = tf.logical_and(
+            gradient_norm <= gradient_coef * tf.sqrt(u_step2),
+            u_value - state.value <= -decrease_coef * u_step2,
+        )
+
+    if policy.name == "lda":
+        v_point, v_value, reductions = _safeguard_candidate(objective, state, policy, alpha)
+        take_u = u_value <= v_value
+    elif policy.name == "residual":
+        v_point, v_value, reductions = u_point, u_value, tf.zeros_like(eps)
+    else:
+        v_point, v_value, reductions = tf.cond(
+            tf.reduce_all(take_u),
+            lambda: (u_point, u_value, tf.zeros_like(eps)),
+            lambda: _safeguard_candidate(objective, state, policy, alpha),
+        )
+
+    next_point, next_value = select(take_u, (u_point, u_value), (v_point, v_value))
+    reductions = tf.where(take_u, tf.zeros_like(reductions), reductions)
+
+    # Line 15: reduce eps where ||grad phi_{eps_t}(x_{t+1})|| < sigma gamma eps_t.
+    next_gradient = objective.gradient(next_point, eps)
+    reduce_eps = tf.sqrt(squared_norm(next_gradient)) < policy.sigma * policy.gamma * eps
+    next_eps = tf.where(reduce_eps, policy.gamma * eps, eps)
+    next_gradient = tf.cond(
+        tf.reduce_any(reduce_eps),
+        lambda: select(reduce_eps, objective.gradient(next_point, next_eps), next_gradient),
+        lambda: next_gradient,
+    )
+    next_state = IterateState(next_point, next_eps, objective.value(next_point, next_eps), next_gradient)
+    diagnostics = PhaseDiagnostics(eps, tf.cast(take_u, tf.float32), state.value, next_value, reductions)
+    return next_state, diagnostics
+
+
+@keras.saving.register_keras_serializable(package="lda_tf")
+class LOAPhase(keras.layers.Layer):
+    """Phase ``t``: holds the learned positive step sizes ``alpha_t`` and ``tau_t``.
+
+    Positivity by a log parametrisation (``alpha_t = exp(log_alpha_t)``), so no optimizer step can
+    make a step size zero or negative. Defaults ``alpha = 0.5`` (half of ``1/L_f = 1`` for the
+    orthonormal ``A``) and ``tau = 0.05``: a small first regulariser step on images in [0, 1];
+    the authors' release started both at 0.01 as unconstrained variables.
+    """
+
+    def __init__(self, alpha_init: float = 0.5, tau_init: float = 0.05, **kwargs):
+        super().__init__(**kwargs)
+        if alpha_init <= 0 or tau_init <= 0:
+            raise ValueError(f"initial step sizes must be positive; got alpha={alpha_init}, tau={tau_init}")
+        self.alpha_init = float(alpha_init)
+        self.tau_init = float(tau_init)
+
+    def build(self, input_shape=None):
+        self.log_alpha = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(float(tf.math.log(self.alpha_init))), name="log_alpha"
+        )
+        self.log_tau = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(float(tf.math.log(self.tau_init))), name="log_tau"
+        )
+        self.built = True
+
+    @property
+    def alpha(self) -> tf.Tensor:
+        return tf.exp(tf.convert_to_tensor(self.log_alpha))
+
+    @property
+    def tau(self) -> tf.Tensor:
+        return tf.exp(tf.convert_to_tensor(self.log_tau))
+
+    def iterate(
+        self, objective: VariationalObjective, state: IterateState, policy: PhasePolicy
+    ) -> tuple[IterateState, PhaseDiagnostics]:
+        return phase_iteration(objective, state, self.alpha, self.tau, policy)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(alpha_init=self.alpha_init, tau_init=self.tau_init)
+        return config

@@ -1,0 +1,96 @@
+"""Iterating past the trained phases (LDA paper section 4.3.3, Figures 7-8; SPEC 3).
+
+After the model's active phases, the same iteration continues with the last trained phase's
+``alpha_T``, ``tau_T`` (or a given ``tau``) and a safeguarded policy, so every further step is a
+line-searched descent step on ``phi_eps``, until ``sigma eps_t < eps_tol`` for every sample (line
+16 of Algorithm 1) or ``max_iterations``. A model trained with the ``residual`` policy continues
+with ``meta``, the meta paper's safeguard, since ``residual`` has no descent guarantee.
+
+What is provably monotone: within an iteration ``phi_{eps_t}(x_{t+1}) <= phi_{eps_t}(x_t)``, and
+across iterations the Lyapunov sequence of Lemma A4 (meta paper)
+``phi_{eps_t}(x_t) + kappa c m eps_t`` (``m`` pixels; ``c = 1`` for sqrt, ``1/2`` for Huber, the
+constants with ``r_eps <= r <= r_eps + c m eps``), since lowering eps can raise ``phi_eps`` by at
+most ``kappa c m (eps_t - eps_{t+1})``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from lda_tf.loa.model import UnrolledLOA
+from lda_tf.loa.phase import SAFEGUARDED_POLICIES, PhasePolicy, phase_iteration, select
+from lda_tf.nn.regularizers import SMOOTHING_GAP
+
+
+class SolveResult(NamedTuple):
+    """Histories are ``[N + 1, B]`` NumPy arrays over iterates ``x_0 .. x_N`` (trained phases
+    first); ``descent`` is ``[N, B]``: ``phi_{eps_t}(x_{t+1}) - phi_{eps_t}(x_t)`` (<= 0)."""
+
+    image: tf.Tensor
+    energy: np.ndarray  # phi_{eps_t}(x_t)
+    lyapunov: np.ndarray  # phi_{eps_t}(x_t) + kappa c m eps_t
+    eps: np.ndarray
+    descent: np.ndarray
+    trained_phases: int
+    iterations: np.ndarray  # [B] iterations run past the trained phases
+    converged: np.ndarray  # [B] whether sigma eps < eps_tol was reached
+
+
+def solve(
+    model: UnrolledLOA,
+    inputs,
+    eps_tol: float = 1e-5,
+    max_iterations: int = 500,
+    tau: float | None = None,
+    **policy_overrides,
+) -> SolveResult:
+    """Run ``model``'s trained phases, then iterate until ``sigma eps < eps_tol`` (module doc).
+
+    ``policy_overrides`` replace fields of the model's :class:`PhasePolicy` (e.g. the LDA paper's
+    testing values ``sigma=1e3, gamma=0.9, rho=0.5`` with ``tau=0.35`` and ``eps_tol=1.5e-5``).
+    """
+    if eps_tol <= 0 or max_iterations < 0:
+        raise ValueError(f"solve needs eps_tol > 0 and max_iterations >= 0; got {eps_tol}, {max_iterations}")
+    policy: PhasePolicy = model.policy.replace(**policy_overrides)
+    if policy.name not in SAFEGUARDED_POLICIES:
+        policy = policy.replace(name="meta")
+    unrolled = model.unroll(inputs, policy=model.policy.replace(**{**policy_overrides, "name": model.policy.name}))
+    objective, state = unrolled.objective, unrolled.state
+    last_phase = model.phases[model.active_phases - 1]
+    alpha = last_phase.alpha
+    tau = last_phase.tau if tau is None else tf.constant(tau, tf.float32)
+    iterate = tf.function(lambda current: phase_iteration(objective, current, alpha, tau, policy))
+
+    trained = model.active_phases
+    diagnostics = unrolled.diagnostics
+    energy = list(diagnostics["phi_before"][:trained].numpy()) + [state.value.numpy()]
+    eps = list(diagnostics["eps"][:trained].numpy()) + [state.eps.numpy()]
+    descent = list((diagnostics["phi_after"] - diagnostics["phi_before"])[:trained].numpy())
+    iterations = np.zeros(state.eps.shape[0], np.int64)
+    for _ in range(max_iterations):
+        done = policy.sigma * state.eps < eps_tol
+        if bool(tf.reduce_all(done)):
+            break
+        new_state, phase = iterate(state)
+        state = select(done, state, new_state)
+        iterations += ~done.numpy()
+        descent.append(np.where(done.numpy(), 0.0, (phase.phi_after - phase.phi_before).numpy()))
+        energy.append(state.value.numpy())
+        eps.append(state.eps.numpy())
+
+    energy, eps = np.stack(energy), np.stack(eps)
+    num_pixels = int(np.prod(state.point.image.shape[-2:]))
+    gap = SMOOTHING_GAP[model.smoothing] * num_pixels * objective.kappa.numpy()
+    return SolveResult(
+        image=state.point.image,
+        energy=energy,
+        lyapunov=energy + gap[None, :] * eps,
+        eps=eps,
+        descent=np.stack(descent) if descent else np.zeros((0, energy.shape[1]), np.float32),
+        trained_phases=trained,
+        iterations=iterations,
+        converged=(policy.sigma * state.eps < eps_tol).numpy(),
+    )

@@ -1,0 +1,30 @@
+"""MRI measurement model (SPEC section 1): centred orthonormal DFT, A = P F, masks."""
+
+from lda_tf.mri.fft import fft2c, ifft2c
+from lda_tf.mri.masks import (
+    CartesianMask,
+    RadialMask,
+    VariableDensityMask,
+    load_mask,
+    make_mask,
+    sampling_ratio,
+    save_mask,
+    save_mask_png,
+)
+from lda_tf.mri.operators import MRIOperator, add_complex_noise, simulate_kspace
+
+__all__ = [
+    "CartesianMask",
+    "MRIOperator",
+    "RadialMask",
+    "VariableDensityMask",
+    "add_complex_noise",
+    "fft2c",
+    "ifft2c",
+    "load_mask",
+    "make_mask",
+    "sampling_ratio",
+    "save_mask",
+    "save_mask_png",
+    "simulate_kspace",
+]

@@ -1,0 +1,150 @@
+"""Learned feature extractor ``g`` (eq. (18)) and its explicit Jacobian-transpose ``J_g(x)^H v``.
+
+``g(x) = w_l * phi(... phi(w_2 * phi(w_1 * x)))``: ``l`` bias-free 3x3 convolutions with ``d``
+kernels each, the smoothed ReLU ``phi`` (19) applied to real and imaginary parts separately between
+layers and none after the last (SPEC 2). ``g_j(x)``, the feature vector at pixel ``j``, has ``d``
+complex (or real) channels.
+
+``J_g(x)^H v`` is computed by the chain rule written out: transposed convolutions sharing g's
+kernels with the activation derivatives in between, so a forward pass of the unrolled network
+holds no nested autodiff (its training gradient is then second, not third, order). It equals the
+autodiff vector-Jacobian product of ``<g(x), v>`` (tested).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import keras
+import tensorflow as tf
+
+from lda_tf.nn.activations import smoothed_relu, smoothed_relu_derivative
+from lda_tf.nn.complex_conv import BlockConv2D
+
+
+class FeatureMaps(NamedTuple):
+    """``g(x)`` as stacked real channels ``[B, H, W, p*d]`` and the pre-activations
+    ``w_q * phi(...)`` of layers 1..l-1 that ``J_g^H`` needs."""
+
+    output: tf.Tensor
+    preactivations: tuple[tf.Tensor, ...]
+
+
+@keras.saving.register_keras_serializable(package="lda_tf")
+class FeatureExtractor(keras.layers.Layer):
+    """``g``: ``[B, H, W]`` complex64 (or float32 if ``complex_valued=False``) -> ``[B, H, W, p*d]``.
+
+    Args:
+        num_layers: ``l``, the number of convolutions (meta paper 3, LDA paper 4).
+        num_filters: ``d``, kernels per convolution (meta paper 4, LDA paper 32).
+        kernel_size: spatial size of every kernel (3 in both papers).
+        delta: the smoothed-ReLU parameter of eq. (19) (meta paper 1e-3, LDA paper 0.01).
+        complex_valued: complex convolutions on complex images (MRI) or real ones (natural images).
+    """
+
+    def __init__(
+        self,
+        num_layers: int = 3,
+        num_filters: int = 4,
+        kernel_size: int = 3,
+        delta: float = 1e-3,
+        complex_valued: bool = True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if num_layers < 1 or num_filters < 1 or kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(
+                "FeatureExtractor needs num_layers >= 1, num_filters >= 1 and an odd kernel_size; "
+                f"got l={num_layers}, d={num_filters}, kernel_size={kernel_size}"
+            )
+        if delta <= 0:
+            raise ValueError(f"smoothed-ReLU delta must be positive; got {delta}")
+        self.num_layers = int(num_layers)
+        self.num_filters = int(num_filters)
+        self.kernel_size = int(kernel_size)
+        self.delta = float(delta)
+        self.complex_valued = bool(complex_valued)
+        self.convolutions = [
+            BlockConv2D(
+                in_channels=1 if q == 0 else self.num_filters,
+                filters=self.num_filters,
+                kernel_size=self.kernel_size,
+                complex_valued=self.complex_valued,
+                name=f"conv_{q + 1}",
+            )
+            for q in range(self.num_layers)
+        ]
+
+    def build(self, input_shape=None):
+        for convolution in self.convolutions:
+            convolution.build()
+        self.built = True
+
+    @property
+    def image_dtype(self) -> tf.DType:
+        return tf.complex64 if self.complex_valued else tf.float32
+
+    def to_channels(self, image: tf.Tensor) -> tf.Tensor:
+        """``[B, H, W]`` image -> ``[B, H, W, p]`` stacked real channels."""
+        if image.dtype != self.image_dtype:
+            raise TypeError(f"g expects {self.image_dtype.name} images [B, H, W]; got {image.dtype.name}")
+        if self.complex_valued:
+            return tf.stack([tf.math.real(image), tf.math.imag(image)], axis=-1)
+        return image[..., None]
+
+    def from_channels(self, channels: tf.Tensor) -> tf.Tensor:
+        """``[B, H, W, p]`` stacked real channels -> ``[B, H, W]`` image."""
+        if self.complex_valued:
+            return tf.complex(channels[..., 0], channels[..., 1])
+        return channels[..., 0]
+
+    def kernels(self) -> list[tf.Tensor]:
+        """The block kernels of all layers; compute once and pass to ``forward``/``jacobian_transpose``
+        when g is applied many times with the same weights (every phase of a forward pass)."""
+        return [convolution.block_kernel() for convolution in self.convolutions]
+
+    def forward(self, image: tf.Tensor, kernels: Sequence[tf.Tensor] | None = None) -> FeatureMaps:
+        """``g(x)`` and the pre-activations, eq. (18)."""
+        kernels = self.kernels() if kernels is None else kernels
+        hidden = self.to_channels(image)
+        preactivations = []
+        for index, (convolution, kernel) in enumerate(zip(self.convolutions, kernels)):
+            hidden = convolution(hidden, kernel=kernel)
+            if index < self.num_layers - 1:
+                preactivations.append(hidden)
+                hidden = smoothed_relu(hidden, self.delta)
+        return FeatureMaps(output=hidden, preactivations=tuple(preactivations))
+
+    def call(self, image: tf.Tensor) -> tf.Tensor:
+        return self.forward(image).output
+
+    def jacobian_transpose(
+        self,
+        preactivations: Sequence[tf.Tensor],
+        cotangent: tf.Tensor,
+        kernels: Sequence[tf.Tensor] | None = None,
+    ) -> tf.Tensor:
+        """``J_g(x)^H v`` for ``v`` = ``cotangent`` ``[B, H, W, p*d]`` -> ``[B, H, W]`` image.
+
+        Reverse chain rule of eq. (18): ``w_1^H phi'(a_1) w_2^H phi'(a_2) ... w_l^H v`` with
+        ``a_q`` the stored pre-activations (formula (A2) of the meta paper applies it to
+        ``v_j = g_j / sqrt(||g_j||^2 + eps^2)``).
+        """
+        kernels = self.kernels() if kernels is None else kernels
+        adjoint = cotangent
+        for index in reversed(range(self.num_layers)):
+            adjoint = self.convolutions[index].transpose(adjoint, kernel=kernels[index])
+            if index > 0:
+                adjoint = adjoint * smoothed_relu_derivative(preactivations[index - 1], self.delta)
+        return self.from_channels(adjoint)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_layers=self.num_layers,
+            num_filters=self.num_filters,
+            kernel_size=self.kernel_size,
+            delta=self.delta,
+            complex_valued=self.complex_valued,
+        )
+        return config

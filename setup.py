@@ -1,0 +1,27 @@
+"""Installable package ``lda_tf`` (``pip install -e .[test]``)."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+VERSION = re.search(r'__version__ = "([^"]+)"', Path("lda_tf/__init__.py").read_text()).group(1)
+
+setup(
+    name="lda_tf",
+    version=VERSION,
+    description="Learnable optimization algorithms (LOA / LDA) for MRI reconstruction in TensorFlow 2 / Keras 3",
+    long_description=Path("README.md").read_text(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["lda_tf", "lda_tf.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "numpy",
+        "nibabel",
+        "scikit-image",
+        "absl-py",
+        "h5py",
+    ],
+    extras_require={"test": ["pytest"]},
+)
