@@ -12,6 +12,7 @@ from typing import NamedTuple, Protocol, Sequence
 
 import tensorflow as tf
 
+from lda_tf.mri.operators import squared_norm
 from lda_tf.nn.features import FeatureExtractor, FeatureMaps
 from lda_tf.nn.regularizers import smoothed_l21, smoothed_l21_cotangent
 
@@ -31,16 +32,16 @@ class Point(NamedTuple):
     features: FeatureMaps
 
 
-def squared_norm(image: tf.Tensor) -> tf.Tensor:
-    """Per-sample ``||x||^2`` of a ``[B, H, W]`` real or complex tensor -> ``[B]``."""
-    if image.dtype.is_complex:
-        return tf.reduce_sum(tf.math.square(tf.math.real(image)) + tf.math.square(tf.math.imag(image)), axis=(-2, -1))
-    return tf.reduce_sum(tf.math.square(image), axis=(-2, -1))
+def as_dtype_of(real: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """A real tensor in ``like``'s dtype; ``tf.complex(a, 0)`` for complex (its gradient is the
+    real part of the cotangent, which ``tf.cast`` also gives, with a warning)."""
+    real = tf.convert_to_tensor(real, tf.float32)
+    return tf.complex(real, tf.zeros_like(real)) if like.dtype.is_complex else real
 
 
 def per_sample(scalars: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
-    """Reshape ``[B]`` real scalars to broadcast against ``[B, H, W]`` ``like`` (cast to its dtype)."""
-    return tf.cast(tf.reshape(scalars, [-1, 1, 1]), like.dtype)
+    """Reshape ``[B]`` real scalars to broadcast against ``[B, H, W]`` ``like`` (in its dtype)."""
+    return as_dtype_of(tf.reshape(scalars, [-1, 1, 1]), like)
 
 
 class VariationalObjective:

@@ -36,7 +36,8 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
-from lda_tf.loa.objective import Point, VariationalObjective, per_sample, squared_norm
+from lda_tf.loa.objective import Point, VariationalObjective, as_dtype_of, per_sample
+from lda_tf.mri.operators import squared_norm
 
 POLICIES = ("meta", "lda", "elda", "residual")
 SAFEGUARDED_POLICIES = ("meta", "lda", "elda")
@@ -184,7 +185,7 @@ def phase_iteration(
 ) -> tuple[IterateState, PhaseDiagnostics]:
     """``x_t -> x_{t+1}`` (and ``eps_t -> eps_{t+1}``) under ``policy``; see the module docstring."""
     image, eps, kappa = state.point.image, state.eps, objective.kappa
-    z = image - tf.cast(alpha, image.dtype) * objective.data.data_fidelity_gradient(image)  # (6a)
+    z = image - as_dtype_of(alpha, image) * objective.data.data_fidelity_gradient(image)  # (6a)
     z_point = objective.point(z)
     grad_r_z = objective.regularizer_gradient(z_point, eps)
     u = z - per_sample(tau * kappa, grad_r_z) * grad_r_z  # (8)

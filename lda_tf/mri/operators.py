@@ -14,9 +14,11 @@ import tensorflow as tf
 from lda_tf.mri.fft import fft2c, ifft2c
 
 
-def _squared_norm(x: tf.Tensor) -> tf.Tensor:
-    """Per-sample ``||x||^2`` of a ``[B, H, W]`` complex tensor -> ``[B]`` float32."""
-    return tf.reduce_sum(tf.math.square(tf.math.real(x)) + tf.math.square(tf.math.imag(x)), axis=(-2, -1))
+def squared_norm(x: tf.Tensor) -> tf.Tensor:
+    """Per-sample ``||x||^2`` of a ``[B, H, W]`` real or complex tensor -> ``[B]`` float32."""
+    if x.dtype.is_complex:
+        return tf.reduce_sum(tf.math.square(tf.math.real(x)) + tf.math.square(tf.math.imag(x)), axis=(-2, -1))
+    return tf.reduce_sum(tf.math.square(x), axis=(-2, -1))
 
 
 def check_kspace_and_mask(kspace: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -85,7 +87,7 @@ class MRIOperator(NamedTuple):
 
     def data_fidelity(self, image: tf.Tensor) -> tf.Tensor:
         """``f(x) = 1/2 ||P F x - y||^2`` per sample -> [B] float32."""
-        return 0.5 * _squared_norm(self.residual(image))
+        return 0.5 * squared_norm(self.residual(image))
 
     def data_fidelity_gradient(self, image: tf.Tensor) -> tf.Tensor:
         """``grad f(x) = F^H P (P F x - y)`` (P^H P = P for a binary mask) -> [B, H, W]."""
@@ -101,7 +103,7 @@ def add_complex_noise(kspace: tf.Tensor, mask: tf.Tensor, snr_db: float, seed: i
     kspace, mask = check_kspace_and_mask(kspace, mask)
     mask = tf.broadcast_to(mask, tf.shape(kspace))
     num_sampled = tf.maximum(tf.reduce_sum(mask, axis=(-2, -1)), 1.0)
-    signal_power = _squared_norm(kspace * tf.cast(mask, tf.complex64)) / num_sampled
+    signal_power = squared_norm(kspace * tf.cast(mask, tf.complex64)) / num_sampled
     sigma = tf.sqrt(signal_power / 10.0 ** (snr_db / 10.0))[:, None, None]
     noise_parts = tf.random.stateless_normal(
         tf.concat([[2], tf.shape(kspace)], axis=0), seed=[seed, 0], dtype=tf.float32

@@ -101,6 +101,8 @@ class FeatureExtractor(keras.layers.Layer):
     def kernels(self) -> list[tf.Tensor]:
         """The block kernels of all layers; compute once and pass to ``forward``/``jacobian_transpose``
         when g is applied many times with the same weights (every phase of a forward pass)."""
+        if not self.built:
+            self.build()
         return [convolution.block_kernel() for convolution in self.convolutions]
 
     def forward(self, image: tf.Tensor, kernels: Sequence[tf.Tensor] | None = None) -> FeatureMaps:

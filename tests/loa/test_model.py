@@ -1,0 +1,166 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lda_tf import UnrolledLOA
+from lda_tf.loa.phase import initial_state, phase_iteration
+from tests.loa.helpers import SHAPE, four_task_batch, small_model
+
+
+def test_forward_on_four_tasks_shape_dtype_and_eager_equals_graph():
+    inputs, _ = four_task_batch()
+    model = small_model("meta", num_phases=3)
+    eager = model(inputs)
+    graph = tf.function(lambda batch: model(batch))(inputs)
+    assert eager.shape == (4,) + SHAPE and eager.dtype == tf.complex64
+    np.testing.assert_allclose(graph.numpy(), eager.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_kappa_is_the_sigmoid_of_the_sample_task_weight():
+    model = small_model()
+    model.omega.assign([-1.0, 0.0, 1.0, 2.0])
+    kappa = model.task_weights(tf.constant([3, 0, 0, 2]), 4).numpy()
+    np.testing.assert_allclose(kappa, 1 / (1 + np.exp(-np.array([2.0, -1.0, -1.0, 1.0]))), rtol=1e-6)
+    baseline = UnrolledLOA(num_phases=1, num_tasks=0)
+    np.testing.assert_array_equal(baseline.task_weights(None, 3).numpy(), [1.0, 1.0, 1.0])
+
+
+def test_theta_and_omega_partition_the_trainable_variables():
+    model = small_model(num_phases=3)
+    theta, omega = model.theta_variables, model.omega_variables
+    assert {id(v) for v in theta}.isdisjoint(id(v) for v in omega)
+    assert len(theta) + len(omega) == len(model.trainable_variables)
+    assert len(theta) == 6 + 1 + 2 * 3  # g's kernels (re, im per layer), eps0, alpha_t and tau_t
+    assert id(model._active_phases) not in {id(v) for v in model.trainable_variables}
+
+
+def test_active_phases_change_without_retracing_and_match_manual_iteration():
+    inputs, _ = four_task_batch()
+    model = small_model("meta", num_phases=3)
+    traces = []
+
+    @tf.function
+    def forward(batch):
+        traces.append(1)
+        return model(batch)
+
+    full = forward(inputs)
+    model.set_active_phases(1)
+    one = forward(inputs)
+    assert len(traces) == 1
+    assert not np.allclose(full.numpy(), one.numpy())
+
+    objective = model.unroll(inputs).objective
+    state = initial_state(objective, objective.data.zero_filled(), tf.fill([4], 1e-3))
+    manual, _ = phase_iteration(objective, state, model.phases[0].alpha, model.phases[0].tau, model.policy)
+    np.testing.assert_allclose(one.numpy(), manual.point.image.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="active phases"):
+        model.set_active_phases(4)
+
+
+def test_growing_phases_copies_the_last_step_sizes():
+    model = small_model(num_phases=4, active_phases=2)
+    model.phases[1].log_alpha.assign(np.log(0.3))
+    model.phases[1].log_tau.assign(np.log(0.02))
+    model.set_active_phases(4, copy_steps_from_last=True)
+    for phase in model.phases[2:]:
+        assert phase.alpha.numpy() == pytest.approx(0.3) and phase.tau.numpy() == pytest.approx(0.02)
+    assert model.active_phases == 4
+
+
+@pytest.mark.parametrize("policy", ["meta", "lda", "elda", "residual"])
+def test_gradients_reach_theta_and_omega(policy):
+    inputs, target = four_task_batch()
+    model = small_model(policy, num_phases=2)
+    with tf.GradientTape() as tape:
+        loss = 0.5 * tf.reduce_sum(tf.square(tf.abs(model(inputs)) - target))
+    gradients = tape.gradient(loss, model.trainable_variables)
+    for variable, gradient in zip(model.trainable_variables, gradients):
+        assert gradient is not None, variable.path
+        assert np.all(np.isfinite(tf.convert_to_tensor(gradient).numpy())), variable.path
+    omega_gradient = tf.convert_to_tensor(gradients[[id(v) for v in model.trainable_variables].index(id(model.omega))])
+    assert np.all(omega_gradient.numpy() != 0)  # every task has a sample in the batch
+
+
+@pytest.mark.parametrize("policy", ["residual", "meta"])
+def test_step_size_gradient_matches_finite_differences(policy):
+    inputs, target = four_task_batch()
+    # delta = 0.1: with delta = 1e-3 pre-activations crossing the kinks of phi'' make central
+    # differences at h = 1e-2 off by a few percent (they converge to autodiff as h shrinks).
+    model = small_model(policy, num_phases=2, delta=0.1)
+
+    def loss():
+        return 0.5 * tf.reduce_sum(tf.square(tf.abs(model(inputs)) - target))
+
+    variable = model.phases[0].log_tau
+    with tf.GradientTape() as tape:
+        value = loss()
+    autodiff = tape.gradient(value, variable).numpy()
+    start, h = variable.numpy(), 1e-2
+    variable.assign(start + h)
+    plus = loss().numpy()
+    variable.assign(start - h)
+    minus = loss().numpy()
+    variable.assign(start)
+    assert (plus - minus) / (2 * h) == pytest.approx(autodiff, rel=1e-2)
+
+
+def test_omega_gradient_matches_finite_differences():
+    inputs, target = four_task_batch()
+    model = small_model("residual", num_phases=2, delta=0.1)
+
+    def loss():
+        return 0.5 * tf.reduce_sum(tf.square(tf.abs(model(inputs)) - target))
+
+    with tf.GradientTape() as tape:
+        value = loss()
+    autodiff = tf.convert_to_tensor(tape.gradient(value, model.omega)).numpy()
+    start, h = model.omega.numpy(), 1e-2
+    for task in range(4):
+        shift = np.eye(4, dtype=np.float32)[task] * h
+        model.omega.assign(start + shift)
+        plus = loss().numpy()
+        model.omega.assign(start - shift)
+        minus = loss().numpy()
+        assert (plus - minus) / (2 * h) == pytest.approx(autodiff[task], rel=1e-2, abs=1e-4)
+    model.omega.assign(start)
+
+
+def test_configuration_and_weights_round_trip(tmp_path):
+    inputs, _ = four_task_batch()
+    model = small_model("elda", num_phases=3, smoothing="huber", active_phases=2)
+    model.omega.assign([0.5, -0.5, 1.0, 0.0])
+    model.phases[0].log_alpha.assign(-0.3)
+    expected = model(inputs).numpy()
+
+    clone = UnrolledLOA.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    model.save_weights(tmp_path / "model.weights.h5")
+    clone.load_weights(tmp_path / "model.weights.h5")
+    np.testing.assert_array_equal(clone(inputs).numpy(), expected)
+
+    model.save(tmp_path / "model.keras")
+    loaded = tf.keras.models.load_model(tmp_path / "model.keras")
+    assert loaded.policy == model.policy and loaded.active_phases == 2
+    np.testing.assert_array_equal(loaded(inputs).numpy(), expected)
+
+
+def test_paper_configurations():
+    meta = UnrolledLOA.meta_paper()
+    assert (meta.num_phases, meta.num_tasks, meta.features.num_layers, meta.features.num_filters) == (11, 4, 3, 4)
+    assert (meta.features.delta, meta.smoothing, meta.policy.name) == (1e-3, "sqrt", "meta")
+    assert meta.eps0.numpy() == pytest.approx(1e-3)
+    lda = UnrolledLOA.lda_paper()
+    assert (lda.num_phases, lda.features.num_layers, lda.features.num_filters) == (15, 4, 32)
+    assert (lda.features.delta, lda.smoothing, lda.policy.name) == (0.01, "huber", "lda")
+
+
+def test_bad_inputs_give_clear_errors():
+    inputs, _ = four_task_batch()
+    model = small_model()
+    with pytest.raises(ValueError, match="task_index"):
+        model(inputs[:2])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="task_index must be < num_tasks"):
+        model((inputs[0], inputs[1], tf.constant([0, 1, 2, 7])))
+    with pytest.raises(ValueError, match="mask shape"):
+        model((inputs[0], inputs[1][:, :8], inputs[2]))

@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lda_tf.loa.phase import PhasePolicy, initial_state, line_search
+from tests.loa.helpers import four_task_batch, small_model
+
+SAFEGUARDED = ["meta", "lda", "elda"]
+# Aggressive initial steps make u fail the descent tests, so the safeguards are exercised.
+STEP_SETTINGS = [dict(), dict(alpha_init=3.0, tau_init=5.0)]
+
+
+def _diagnostics(model, inputs):
+    _, diagnostics = model(inputs, return_diagnostics=True)
+    return {name: value.numpy() for name, value in diagnostics.items()}
+
+
+@pytest.mark.parametrize("steps", STEP_SETTINGS)
+@pytest.mark.parametrize("policy", SAFEGUARDED)
+def test_phi_never_increases(policy, steps):
+    inputs, _ = four_task_batch()
+    model = small_model(policy, num_phases=4, **steps)
+    diagnostics = _diagnostics(model, inputs)
+    increase = diagnostics["phi_after"] - diagnostics["phi_before"]
+    assert np.all(increase <= 1e-6 * np.abs(diagnostics["phi_before"])), increase
+
+
+@pytest.mark.parametrize("policy", ["meta", "elda"])
+def test_aggressive_steps_exercise_the_safeguard(policy):
+    inputs, _ = four_task_batch()
+    diagnostics = _diagnostics(small_model(policy, num_phases=4, **STEP_SETTINGS[1]), inputs)
+    assert diagnostics["took_u"].min() == 0.0
+    assert diagnostics["backtracks"].max() >= 1
+
+
+def test_residual_policy_has_no_descent_guarantee():
+    # The same aggressive steps without a safeguard raise phi: the descent test above can fail.
+    inputs, _ = four_task_batch()
+    diagnostics = _diagnostics(small_model("residual", num_phases=4, **STEP_SETTINGS[1]), inputs)
+    assert np.any(diagnostics["phi_after"] > diagnostics["phi_before"])
+    assert np.all(diagnostics["took_u"] == 1.0)
+
+
+@pytest.mark.parametrize("policy", SAFEGUARDED + ["residual"])
+def test_reported_phi_is_the_energy_of_the_output(policy):
+    inputs, _ = four_task_batch()
+    model = small_model(policy, num_phases=2)
+    unrolled = model.unroll(inputs)
+    objective = unrolled.objective
+    recomputed = objective.value(objective.point(unrolled.state.point.image), unrolled.diagnostics["eps"][-1])
+    np.testing.assert_allclose(unrolled.diagnostics["phi_after"][-1].numpy(), recomputed.numpy(), rtol=1e-5)
+
+
+def test_eps_reduction_rule():
+    inputs, _ = four_task_batch()
+    always = _diagnostics(small_model(policy={"name": "meta", "sigma": 1e9}, num_phases=3), inputs)
+    np.testing.assert_allclose(always["eps"][1:] / always["eps"][:-1], 0.9, rtol=1e-6)
+    never = _diagnostics(small_model(policy={"name": "meta", "sigma": 1e-9}, num_phases=3), inputs)
+    np.testing.assert_allclose(never["eps"], 1e-3, rtol=1e-6)
+
+
+def test_line_search_returns_the_largest_sufficient_step():
+    inputs, _ = four_task_batch()
+    model = small_model("meta")
+    objective = model.unroll(inputs).objective
+    state = initial_state(objective, objective.data.zero_filled(), tf.fill([4], 1e-3))
+    policy = PhasePolicy(name="meta", rho=0.5, max_backtracks=30)
+    decrease = tf.fill([4], 1.0 / policy.a)
+    initial = tf.fill([4], 64.0)
+    step, reductions = line_search(objective, state, initial, decrease, policy)
+
+    def excess(step_value):  # phi(x - s grad) - phi(x) + (1/a) ||s grad||^2, per sample
+        trial = objective.point(state.point.image - tf.cast(tf.reshape(step_value, [-1, 1, 1]), tf.complex64) * state.gradient)
+        distance2 = tf.reduce_sum(tf.abs(step_value[:, None, None] * tf.abs(state.gradient)) ** 2, axis=(1, 2))
+        return (objective.value(trial, state.eps) - state.value + decrease * distance2).numpy()
+
+    assert np.all(step.numpy() > 0)
+    np.testing.assert_allclose(step.numpy(), 64.0 * 0.5 ** reductions.numpy())
+    assert np.all(excess(step) <= 0)  # accepted steps satisfy the sufficient decrease
+    assert np.all(excess(step / 0.5)[reductions.numpy() > 0] > 0)  # and one step larger does not
+
+
+def test_bad_policy_parameters():
+    with pytest.raises(ValueError, match="policy must be one of"):
+        PhasePolicy(name="adam")
+    with pytest.raises(ValueError, match="rho"):
+        PhasePolicy(rho=1.5)

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+from scipy.signal import correlate2d
+
+from lda_tf.nn import BlockConv2D
+from tests.conftest import real_inner
+
+
+def _stack(complex_channels: np.ndarray) -> tf.Tensor:
+    return tf.constant(np.concatenate([complex_channels.real, complex_channels.imag], axis=-1).astype(np.float32))
+
+
+def _unstack(stacked: tf.Tensor) -> np.ndarray:
+    half = stacked.shape[-1] // 2
+    return stacked.numpy()[..., :half] + 1j * stacked.numpy()[..., half:]
+
+
+def test_block_kernel_convolution_is_the_complex_convolution():
+    layer = BlockConv2D(in_channels=2, filters=3, kernel_size=3)
+    layer.build()
+    kernel = layer.kernel_real.numpy() + 1j * layer.kernel_imag.numpy()  # [3, 3, 2, 3]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 7, 8, 2)) + 1j * rng.standard_normal((1, 7, 8, 2))
+    expected = np.zeros((7, 8, 3), complex)
+    for out in range(3):
+        for inp in range(2):
+            # tf.nn.conv2d is a cross-correlation with zero "SAME" padding; scipy's correlate2d
+            # conjugates its second argument, hence the conj to get sum x[n + k] w[k].
+            expected[..., out] += correlate2d(x[0, ..., inp], np.conj(kernel[..., inp, out]), mode="same")
+    np.testing.assert_allclose(_unstack(layer(_stack(x)))[0], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("complex_valued", [True, False])
+def test_transpose_is_the_adjoint(complex_valued):
+    layer = BlockConv2D(in_channels=3, filters=4, kernel_size=3, complex_valued=complex_valued)
+    layer.build()
+    factor = 2 if complex_valued else 1
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.standard_normal((2, 9, 6, 3 * factor)).astype(np.float32))
+    v = tf.constant(rng.standard_normal((2, 9, 6, 4 * factor)).astype(np.float32))
+    left, right = real_inner(layer(x), v), real_inner(x, layer.transpose(v))
+    assert abs(left - right) / abs(left) < 1e-5

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lda_tf.nn import FeatureExtractor
+from tests.conftest import random_complex
+
+
+def _image(shape, complex_valued, seed):
+    image = random_complex(shape, seed)
+    return image if complex_valued else tf.math.real(image)
+
+
+@pytest.mark.parametrize(
+    "shape, num_layers, num_filters, delta, complex_valued",
+    [
+        ((2, 8, 8), 3, 4, 1e-3, True),
+        ((1, 7, 11), 4, 6, 0.01, True),
+        ((3, 5, 6), 1, 2, 0.1, True),
+        ((2, 9, 7), 3, 5, 0.01, False),
+    ],
+)
+def test_jacobian_transpose_equals_autodiff_vjp(shape, num_layers, num_filters, delta, complex_valued):
+    extractor = FeatureExtractor(num_layers, num_filters, 3, delta, complex_valued)
+    extractor.build()
+    x = _image(shape, complex_valued, seed=1) * 0.05  # many pre-activations inside (-delta, delta)
+    cotangent = tf.random.stateless_normal(shape + (num_filters * (2 if complex_valued else 1),), seed=[2, 3])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        features = extractor.forward(x)
+        pairing = tf.reduce_sum(features.output * cotangent)  # <g(x), v>, real inner product
+    autodiff = tape.gradient(pairing, x).numpy()
+    explicit = extractor.jacobian_transpose(features.preactivations, cotangent).numpy()
+    assert np.linalg.norm(explicit - autodiff) <= 1e-4 * np.linalg.norm(autodiff)
+
+
+def test_output_shape_and_layer_count():
+    extractor = FeatureExtractor(num_layers=3, num_filters=4)
+    features = extractor.forward(tf.zeros((2, 10, 12), tf.complex64))
+    assert features.output.shape == (2, 10, 12, 8)
+    assert len(features.preactivations) == 2
+    assert len(extractor.trainable_variables) == 6  # real and imaginary kernel per layer
+
+
+def test_configuration_round_trip():
+    extractor = FeatureExtractor(num_layers=4, num_filters=32, kernel_size=3, delta=0.01, complex_valued=False)
+    clone = FeatureExtractor.from_config(extractor.get_config())
+    assert (clone.num_layers, clone.num_filters, clone.delta, clone.complex_valued) == (4, 32, 0.01, False)
+
+
+def test_bad_configuration_errors():
+    with pytest.raises(ValueError, match="odd kernel_size"):
+        FeatureExtractor(kernel_size=4)
+    with pytest.raises(ValueError, match="delta"):
+        FeatureExtractor(delta=0.0)
