@@ -14,6 +14,7 @@ setup(
     long_description=Path("README.md").read_text(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["lda_tf", "lda_tf.*"]),
+    package_data={"lda_tf.data": ["sample/*"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.21,<2.22",
@@ -23,5 +24,9 @@ setup(
         "absl-py",
         "h5py",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={
+        "test": ["pytest"],
+        # Only data_prep/make_sample.py needs it (the template it slices ships with nilearn).
+        "sample": ["nilearn"],
+    },
 )

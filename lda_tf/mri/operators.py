@@ -94,20 +94,20 @@ class MRIOperator(NamedTuple):
         return ifft2c(self._apply_mask(self.residual(image)))
 
 
-def add_complex_noise(kspace: tf.Tensor, mask: tf.Tensor, snr_db: float, seed: int) -> tf.Tensor:
+def add_complex_noise(kspace: tf.Tensor, mask: tf.Tensor, snr_db: float, seed: int | tf.Tensor) -> tf.Tensor:
     """``y + n`` with circular complex Gaussian ``n`` on the sampled entries at a given SNR.
 
     SNR is per sample: ``10 log10(mean_{sampled} |y|^2 / sigma^2)`` with ``E|n|^2 = sigma^2``
-    (``sigma^2 / 2`` in each of the real and imaginary parts). Deterministic in ``seed``.
+    (``sigma^2 / 2`` in each of the real and imaginary parts). Deterministic in ``seed`` (an int,
+    or a shape-[2] integer tensor as ``tf.random.stateless_normal`` takes).
     """
     kspace, mask = check_kspace_and_mask(kspace, mask)
     mask = tf.broadcast_to(mask, tf.shape(kspace))
     num_sampled = tf.maximum(tf.reduce_sum(mask, axis=(-2, -1)), 1.0)
     signal_power = squared_norm(kspace * tf.cast(mask, tf.complex64)) / num_sampled
     sigma = tf.sqrt(signal_power / 10.0 ** (snr_db / 10.0))[:, None, None]
-    noise_parts = tf.random.stateless_normal(
-        tf.concat([[2], tf.shape(kspace)], axis=0), seed=[seed, 0], dtype=tf.float32
-    )
+    seed = tf.stack([seed, 0]) if isinstance(seed, int) else tf.cast(seed, tf.int64)
+    noise_parts = tf.random.stateless_normal(tf.concat([[2], tf.shape(kspace)], axis=0), seed=seed, dtype=tf.float32)
     noise = tf.complex(noise_parts[0], noise_parts[1]) * tf.cast(sigma / tf.sqrt(2.0), tf.complex64)
     return kspace + noise * tf.cast(mask, tf.complex64)
 

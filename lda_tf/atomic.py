@@ -1,0 +1,38 @@
+"""No partial outputs: build a directory under a temporary name, rename it into place at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+class OutputExistsError(FileExistsError):
+    """The output exists and ``overwrite`` was not given."""
+
+
+@contextlib.contextmanager
+def atomic_directory(output_dir: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a fresh temporary directory beside ``output_dir``; on success it becomes
+    ``output_dir`` (replacing an existing one only with ``overwrite``); on error it is removed and
+    ``output_dir`` is untouched."""
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not overwrite:
+        raise OutputExistsError(f"{output_dir} exists; pass --overwrite to replace it")
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if output_dir.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old-", dir=output_dir.parent))
+        os.rename(output_dir, retired / "old")
+        os.rename(staging, output_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.rename(staging, output_dir)

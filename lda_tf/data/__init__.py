@@ -1,0 +1,18 @@
+"""Datasets: raw converters (BraTS, fastMRI), shards on disk, tasks, tf.data pipelines, sample."""
+
+from lda_tf.data.pipeline import cross_task_batches, load_images, single_task_batches, steps_per_epoch
+from lda_tf.data.shards import load_split, read_manifest, verify_checksums
+from lda_tf.data.tasks import META_TRAINING_TASKS, Task, parse_tasks
+
+__all__ = [
+    "META_TRAINING_TASKS",
+    "Task",
+    "cross_task_batches",
+    "load_images",
+    "load_split",
+    "parse_tasks",
+    "read_manifest",
+    "single_task_batches",
+    "steps_per_epoch",
+    "verify_checksums",
+]

@@ -1,0 +1,126 @@
+"""fastMRI HDF5 -> converted dataset (U-LDA paper section 5.2; SPEC 5).
+
+Reads single-coil (``kspace`` ``[slices, H, W]``, ``reconstruction_esc`` and ``reconstruction_rss``)
+and multi-coil (``kspace`` ``[slices, coils, H, W]``, ``reconstruction_rss``) files, knee or brain.
+The ground truth is the magnitude reconstruction the dataset ships (``esc`` for single-coil,
+``rss`` otherwise, or as chosen), centre-cropped to 256x256 by default, each slice normalised by
+its own maximum; ``skip_edge_slices`` drops that many slices at each end of a volume (they are
+mostly noise). Files are split into train / val / test by a seeded permutation of the sorted file
+names (one file is one patient volume), with the given fractions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from lda_tf.data.shards import SplitSlices, normalise_slice, sha256, write_dataset
+from lda_tf.data.volumes import center_crop
+
+TARGETS = ("auto", "esc", "rss")
+SPLIT_INDEX = {"train": 0, "val": 1, "test": 2}
+DATASET_URL = "https://fastmri.med.nyu.edu/"
+
+
+def ground_truth_key(handle, target: str, path: str) -> str:
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}; got {target!r}")
+    if "kspace" not in handle:
+        raise ValueError(f"{path}: no 'kspace' dataset; not a fastMRI file")
+    candidates = {"esc": ["reconstruction_esc"], "rss": ["reconstruction_rss"]}.get(
+        target, ["reconstruction_esc", "reconstruction_rss"]
+    )
+    for key in candidates:
+        if key in handle:
+            return key
+    raise ValueError(
+        f"{path}: no ground truth ({' or '.join(candidates)}); fastMRI test files carry none, use train/val files"
+    )
+
+
+def read_fastmri_file(
+    path: str | os.PathLike, size: tuple[int, int] = (256, 256), target: str = "auto", skip_edge_slices: int = 0
+) -> tuple[np.ndarray, list[int], dict]:
+    """Normalised ground-truth slices ``[n, H, W]``, their indices and the file's attributes."""
+    import h5py
+
+    path = os.fspath(path)
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as error:
+        raise ValueError(f"{path}: cannot open as HDF5 ({error}); the file may be truncated") from error
+    with handle:
+        key = ground_truth_key(handle, target, path)
+        try:
+            volume = np.asarray(handle[key][()], np.float32)
+        except (OSError, KeyError) as error:
+            raise ValueError(f"{path}: cannot read {key} ({error})") from error
+        attributes = {name: (value.item() if hasattr(value, "item") else value) for name, value in handle.attrs.items()}
+    if volume.ndim != 3:
+        raise ValueError(f"{path}: {key} must be [slices, H, W]; got shape {volume.shape}")
+    indices = list(range(skip_edge_slices, volume.shape[0] - skip_edge_slices))
+    if not indices:
+        raise ValueError(f"{path}: {volume.shape[0]} slices leave none after skipping {skip_edge_slices} at each end")
+    cropped = center_crop(volume[indices], size, f"{path} {key}")
+    images = np.stack([normalise_slice(image, f"{path} {key} slice {index}") for image, index in zip(cropped, indices)])
+    attributes["ground_truth"] = key
+    return images, indices, {name: str(value) for name, value in attributes.items()}
+
+
+def split_files(files: list[Path], fractions: tuple[float, float, float], seed: int, source: str) -> dict[str, list[Path]]:
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+        raise ValueError(f"split fractions must be three non-negative numbers summing to 1; got {fractions}")
+    order = [files[i] for i in np.random.default_rng(seed).permutation(len(files))]
+    num_train = int(round(fractions[0] * len(files)))
+    num_val = int(round(fractions[1] * len(files)))
+    chosen = {"train": order[:num_train], "val": order[num_train : num_train + num_val], "test": order[num_train + num_val :]}
+    empty = [split for split, members in chosen.items() if not members and fractions[SPLIT_INDEX[split]] > 0]
+    if empty:
+        raise ValueError(f"{source}: {len(files)} files are too few for the fractions {fractions} (empty: {empty})")
+    return chosen
+
+
+def convert_fastmri(
+    input_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    size: tuple[int, int] = (256, 256),
+    target: str = "auto",
+    skip_edge_slices: int = 0,
+    fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    overwrite: bool = False,
+    provenance: dict | None = None,
+) -> dict:
+    """Convert every ``*.h5`` in ``input_dir`` (atomically into ``output_dir``); returns the manifest."""
+    if Path(output_dir).exists() and not overwrite:
+        raise FileExistsError(f"{output_dir} exists; pass --overwrite to replace it")
+    input_dir = Path(input_dir)
+    if not input_dir.is_dir():
+        raise FileNotFoundError(f"{input_dir}: the fastMRI directory does not exist")
+    files = sorted(input_dir.glob("*.h5"))
+    if not files:
+        raise ValueError(f"{input_dir}: no .h5 files; expected fastMRI HDF5 volumes (see {DATASET_URL})")
+    splits, manifest_splits = {}, {}
+    for split, members in split_files(files, fractions, seed, str(input_dir)).items():
+        if not members:
+            continue
+        images, patients, slice_indices, sources = [], [], [], {}
+        for path in members:
+            volume_images, indices, attributes = read_fastmri_file(path, size, target, skip_edge_slices)
+            images.append(volume_images)
+            patients += [path.stem] * len(indices)
+            slice_indices += indices
+            sources[path.stem] = {"file": str(path), "sha256": sha256(path), "slices": indices, "attributes": attributes}
+        splits[split] = SplitSlices(np.concatenate(images), patients, slice_indices)
+        manifest_splits[split] = {"patients": [path.stem for path in members], "sources": sources}
+    manifest = {
+        "dataset": "fastmri",
+        "protocol": {"size": list(size), "target": target, "skip_edge_slices": skip_edge_slices,
+                     "fractions": list(fractions), "seed": seed},
+        "splits": manifest_splits,
+        "provenance": provenance or {},
+    }
+    write_dataset(output_dir, splits, manifest, overwrite=overwrite)
+    return manifest

@@ -1,0 +1,59 @@
+"""A task = one (mask type, sampling ratio, seed) (SPEC 4-5): the same mask for its training and
+testing, since the mask is made deterministically from these and the image shape."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+
+from lda_tf.mri.masks import MASK_TYPES, make_mask
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    mask_type: str
+    ratio: float
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.mask_type not in MASK_TYPES:
+            raise ValueError(f"unknown mask type {self.mask_type!r}; choose one of {sorted(MASK_TYPES)}")
+        if not 0 < self.ratio <= 1:
+            raise ValueError(f"task sampling ratio must be in (0, 1]; got {self.ratio}")
+
+    @property
+    def name(self) -> str:
+        """E.g. ``radial_10`` for radial masks at 10 %."""
+        return f"{self.mask_type}_{self.ratio * 100:g}" + (f"_seed{self.seed}" if self.seed else "")
+
+    def mask(self, shape: tuple[int, int]) -> np.ndarray:
+        return _cached_mask(self, tuple(int(size) for size in shape))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_mask(task: Task, shape: tuple[int, int]) -> np.ndarray:
+    mask = make_mask(task.mask_type, shape, task.ratio, task.seed)
+    mask.setflags(write=False)
+    return mask
+
+
+def parse_tasks(spec: str) -> list[Task]:
+    """``"radial:10,radial:20,cartesian:30:1"`` -> tasks (type : percent [: seed])."""
+    tasks = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        fields = item.split(":")
+        if len(fields) not in (2, 3):
+            raise ValueError(f"task {item!r} must be TYPE:PERCENT or TYPE:PERCENT:SEED, e.g. radial:10")
+        try:
+            percent, seed = float(fields[1]), int(fields[2]) if len(fields) == 3 else 0
+        except ValueError as error:
+            raise ValueError(f"task {item!r}: percent must be a number and seed an integer") from error
+        tasks.append(Task(fields[0], percent / 100.0, seed))
+    if not tasks:
+        raise ValueError("no tasks given; e.g. radial:10,radial:20,radial:30,radial:40")
+    return tasks
+
+
+META_TRAINING_TASKS = parse_tasks("radial:10,radial:20,radial:30,radial:40")
