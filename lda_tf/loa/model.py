@@ -10,8 +10,11 @@ output the reconstruction ``x_T`` ``[B, H, W] complex64``, starting from the zer
   sample (eq. (11)); a model built with ``num_tasks=0`` uses ``kappa = 1`` (conventional baseline).
 
 All ``num_phases`` phases are built; ``active_phases`` (a non-trainable variable, saved with the
-weights) says how many run. Changing it needs no rebuild or retrace: each phase is wrapped in a
-``tf.cond`` on it, so inactive phases cost nothing.
+weights) says how many run. Changing it needs no rebuild and loses no weight. The count is read
+when a graph is traced, so there is one trace per phase count: :meth:`set_active_phases` drops
+Keras's compiled train/test/predict functions, and a ``tf.function`` of your own that calls the
+model must be retraced after a change. (A ``tf.cond`` per phase would avoid that, but
+differentiating through it twice, as bilevel training does, made tracing about ten times slower.)
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from lda_tf.loa.phase import (
     LOAPhase,
     PhaseDiagnostics,
     PhasePolicy,
-    idle_diagnostics,
     initial_state,
 )
 from lda_tf.mri.operators import MRIOperator
@@ -38,7 +40,7 @@ from lda_tf.nn.regularizers import check_smoothing
 
 class Unrolled(NamedTuple):
     """What a forward pass leaves: the energy it descended, the last state, per-phase diagnostics
-    stacked to ``[T, B]`` (and ``active`` ``[T]``)."""
+    stacked to ``[T, B]`` for the ``T`` active phases."""
 
     objective: VariationalObjective
     state: IterateState
@@ -152,7 +154,14 @@ class UnrolledLOA(keras.Model):
 
     @property
     def active_phases(self) -> int:
-        return int(self._active_phases.numpy())
+        """Phases a forward pass runs; read eagerly, also while a ``tf.function`` is traced."""
+        with tf.init_scope():
+            return int(self._active_phases.numpy())
+
+    def _forget_compiled_functions(self) -> None:
+        """Keras's cached train/test/predict functions were traced for the old phase count."""
+        for name in ("train_function", "test_function", "predict_function"):
+            setattr(self, name, None)
 
     def set_active_phases(self, count: int, copy_steps_from_last: bool = False) -> None:
         """Run ``count`` phases from now on, keeping all weights. With ``copy_steps_from_last``,
@@ -166,6 +175,11 @@ class UnrolledLOA(keras.Model):
                 phase.log_alpha.assign(source.log_alpha)
                 phase.log_tau.assign(source.log_tau)
         self._active_phases.assign(count)
+        self._forget_compiled_functions()
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        self._forget_compiled_functions()
 
     @property
     def eps0(self) -> tf.Tensor:
@@ -194,23 +208,17 @@ class UnrolledLOA(keras.Model):
         policy = self.policy if policy is None else policy
         eps = tf.fill(tf.shape(kappa), 1.0) * self.eps0
         state = initial_state(objective, operator.zero_filled(), eps)
-        active = tf.convert_to_tensor(self._active_phases)
         per_phase = []
-        for index, phase in enumerate(self.phases):
-            state, diagnostics = tf.cond(
-                index < active,
-                lambda phase=phase, state=state: phase.iterate(objective, state, policy),
-                lambda state=state: (state, idle_diagnostics(state)),
-            )
+        for phase in self.phases[: self.active_phases]:
+            state, diagnostics = phase.iterate(objective, state, policy)
             per_phase.append(diagnostics)
         stacked = {name: tf.stack([getattr(d, name) for d in per_phase]) for name in PhaseDiagnostics._fields}
-        stacked["active"] = tf.range(self.num_phases) < active
         return Unrolled(objective, state, stacked)
 
     def call(self, inputs, training=None, return_diagnostics: bool = False):
         """Reconstruction ``[B, H, W]``; with ``return_diagnostics`` also a dict of ``[T, B]``
-        tensors ``eps``, ``took_u``, ``phi_before``, ``phi_after``, ``backtracks`` and ``active``
-        ``[T]`` (inactive phases repeat the state)."""
+        tensors (``T`` active phases) ``eps``, ``took_u``, ``phi_before``, ``phi_after`` and
+        ``backtracks``."""
         unrolled = self.unroll(inputs)
         if return_diagnostics:
             return unrolled.state.point.image, unrolled.diagnostics
