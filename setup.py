@@ -23,6 +23,8 @@ setup(
         "scikit-image",
         "absl-py",
         "h5py",
+        # tf.summary and the TensorBoard UI; TensorFlow 2.21 no longer installs it.
+        "tensorboard",
     ],
     extras_require={
         "test": ["pytest"],

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import functools
 import sys
+import traceback
+from pathlib import Path
 from typing import Callable
 
 from absl import flags
 
-# Errors that mean "the input or the flags are wrong": the message names the file or flag and is
-# what the user needs, so binaries print it without a traceback and exit with status 2.
+# Errors that mean "the input or the flags are wrong": raised by this project's own checks, whose
+# message names the file or flag; binaries print it without a traceback and exit with status 2.
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+OWN_CODE = tuple(str(PROJECT_ROOT / folder) for folder in ("lda_tf", "data_prep", "experiments"))
+
+
+def _raised_by_own_check(error: BaseException) -> bool:
+    """True when the innermost frame is this project's code (a deliberate check), not a library
+    (a ValueError from deep inside TensorFlow is a bug to show in full)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and str(Path(frames[-1].filename).resolve()).startswith(OWN_CODE)
 
 
 def user_errors_exit(main: Callable[[list[str]], None]) -> Callable[[list[str]], None]:
@@ -19,6 +30,8 @@ def user_errors_exit(main: Callable[[list[str]], None]) -> Callable[[list[str]],
         try:
             return main(argv)
         except USER_ERRORS as error:
+            if not _raised_by_own_check(error):
+                raise
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
 

@@ -215,6 +215,11 @@ class UnrolledLOA(keras.Model):
         stacked = {name: tf.stack([getattr(d, name) for d in per_phase]) for name in PhaseDiagnostics._fields}
         return Unrolled(objective, state, stacked)
 
+    def zero_filled(self, inputs) -> tf.Tensor:
+        """The start ``x0 = A^H y`` of the unrolled iteration ``[B, H, W]``."""
+        kspace, mask, _ = _unpack_inputs(inputs)
+        return MRIOperator.create(kspace, mask).zero_filled()
+
     def call(self, inputs, training=None, return_diagnostics: bool = False):
         """Reconstruction ``[B, H, W]``; with ``return_diagnostics`` also a dict of ``[T, B]``
         tensors (``T`` active phases) ``eps``, ``took_u``, ``phi_before``, ``phi_after`` and
@@ -223,6 +228,17 @@ class UnrolledLOA(keras.Model):
         if return_diagnostics:
             return unrolled.state.point.image, unrolled.diagnostics
         return unrolled.state.point.image
+
+    def for_new_tasks(self, num_tasks: int, omega_init: float = 0.0) -> "UnrolledLOA":
+        """A copy with the same theta (all weights but omega, and the active phase count) and
+        ``num_tasks`` fresh task weights: the start of adaptation to unseen tasks (section 5.4)."""
+        config = {**self.get_config(), "num_tasks": num_tasks, "omega_init": omega_init}
+        config.pop("name", None)
+        clone = UnrolledLOA.from_config(config)
+        for source, target in zip(self.theta_variables, clone.theta_variables):
+            target.assign(source)
+        clone.set_active_phases(self.active_phases)
+        return clone
 
     # ----------------------------------------------------------------- configurations
     @classmethod

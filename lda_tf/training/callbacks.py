@@ -1,0 +1,143 @@
+"""Callbacks of LOA training: Algorithm 2's schedule, the non-finite guard, stair (warm-start)
+phase growth and TensorBoard parameters and images."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from lda_tf.training.trainer import LOATrainer
+
+
+class BilevelSchedule(keras.callbacks.Callback):
+    """Line 11 of Algorithm 2 once per epoch: ``delta *= nu_delta``, ``lambda *= nu_lambda``; stop
+    when ``delta <= delta_tol`` (line 2)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        trainer: LOATrainer = self.model
+        config = trainer.bilevel
+        trainer.delta.assign(trainer.delta * config.nu_delta)
+        trainer.penalty_weight.assign(trainer.penalty_weight * config.nu_lambda)
+        if float(trainer.delta.numpy()) <= config.delta_tol:
+            trainer.stop_training = True
+
+
+class NonFiniteError(RuntimeError):
+    """Training met too many consecutive steps with non-finite loss or gradients."""
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stop with :class:`NonFiniteError` after ``max_consecutive`` skipped steps in a row (each
+    skipped step left the weights untouched)."""
+
+    def __init__(self, max_consecutive: int = 10):
+        super().__init__()
+        self.max_consecutive = max_consecutive
+
+    def on_train_batch_end(self, batch, logs=None):
+        consecutive = int(self.model.consecutive_skips.numpy())
+        if consecutive >= self.max_consecutive:
+            raise NonFiniteError(
+                f"{consecutive} consecutive training steps had a non-finite loss or gradient and were "
+                f"skipped ({int(self.model.skipped_steps.numpy())} in all); the weights are those before "
+                "the first of them. Lower the learning rate or check the data for NaN/Inf."
+            )
+
+
+class StairTraining(keras.callbacks.Callback):
+    """Warm-start phase growth (meta paper 4.2, LDA paper 4.1): start with ``initial_phases``,
+    add ``phases_per_stage`` when the monitored value has not improved for ``patience`` epochs or
+    after ``epochs_per_stage`` epochs (whichever first), up to ``max_phases``. New phases start
+    from the last trained phase's step sizes; all weights are kept. Meta paper: 1, +1, up to 11
+    (100 epochs a stage); LDA paper: 3, +2, up to 15 (500 then 200 epochs)."""
+
+    def __init__(self, initial_phases: int, phases_per_stage: int, max_phases: int,
+                 epochs_per_stage: int | None = None, first_stage_epochs: int | None = None,
+                 patience: int | None = None, monitor: str = "loss", history_path: str | None = None):
+        super().__init__()
+        if epochs_per_stage is None and patience is None:
+            raise ValueError("StairTraining needs epochs_per_stage or patience")
+        self.initial_phases, self.phases_per_stage, self.max_phases = initial_phases, phases_per_stage, max_phases
+        self.epochs_per_stage, self.patience, self.monitor = epochs_per_stage, patience, monitor
+        self.first_stage_epochs = first_stage_epochs or epochs_per_stage
+        self.history_path = history_path
+        self.history: list[dict] = []
+
+    def on_train_begin(self, logs=None):
+        self._stage_start, self._best, self._since_best = None, np.inf, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._stage_start is not None:
+            return
+        self._stage_start = epoch
+        if epoch == 0:  # a fresh run starts small; a resumed one keeps its checkpoint's phases
+            self._set_phases(self.initial_phases, copy_steps=False)
+
+    def _set_phases(self, count: int, copy_steps: bool) -> None:
+        self.model.network.set_active_phases(count, copy_steps_from_last=copy_steps)
+        self.model.make_train_function(force=True)
+        self.model.make_test_function(force=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value < self._best:
+            self._best, self._since_best = value, 0
+        else:
+            self._since_best += 1
+        network = self.model.network
+        stage_epochs = epoch + 1 - self._stage_start
+        limit = self.first_stage_epochs if not self.history else self.epochs_per_stage
+        stalled = self.patience is not None and self._since_best >= self.patience
+        if (limit is not None and stage_epochs >= limit) or stalled:
+            if network.active_phases >= self.max_phases:
+                return
+            previous = network.active_phases
+            self._set_phases(min(previous + self.phases_per_stage, self.max_phases), copy_steps=True)
+            self.history.append({"epoch": epoch + 1, "from_phases": previous, "to_phases": network.active_phases,
+                                 "reason": "stalled" if stalled else "stage epochs", self.monitor: value})
+            self._stage_start, self._best, self._since_best = epoch + 1, np.inf, 0
+            if self.history_path:
+                with open(self.history_path, "w") as handle:
+                    json.dump(self.history, handle, indent=2)
+
+
+class LOATensorBoard(keras.callbacks.Callback):
+    """TensorBoard summaries Keras's own callback cannot see: per epoch, alpha_t and tau_t per
+    phase, eps0, sigmoid(omega_i) per task and the active phase count; every ``image_every``
+    epochs, for a fixed validation example per task, the zero-filled image, the reconstruction,
+    the |error| map and the mask. ``examples``: ``((kspace, mask, task_index), target)``."""
+
+    def __init__(self, log_dir: str, examples, image_every: int = 1):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "loa"))
+        self.examples = examples
+        self.image_every = image_every
+
+    def on_epoch_end(self, epoch, logs=None):
+        network = self.model.network
+        with self.writer.as_default(step=epoch):
+            for index, phase in enumerate(network.phases):
+                tf.summary.scalar(f"step_sizes/alpha_phase{index + 1}", phase.alpha)
+                tf.summary.scalar(f"step_sizes/tau_phase{index + 1}", phase.tau)
+            tf.summary.scalar("smoothing/eps0", network.eps0)
+            tf.summary.scalar("phases/active", network.active_phases)
+            kappa = tf.sigmoid(tf.convert_to_tensor(network.omega))
+            for task in range(network.num_tasks):
+                tf.summary.scalar(f"task_weights/kappa_task{task}", kappa[task])
+            if epoch % self.image_every == 0:
+                self._images()
+        self.writer.flush()
+
+    def _images(self):
+        (kspace, mask, task_index), target = self.examples
+        recon = tf.abs(self.model.network((kspace, mask, task_index)))
+        zero_filled = tf.abs(self.model.network.zero_filled((kspace, mask)))
+        peak = tf.reduce_max(target, axis=(1, 2), keepdims=True)
+        error = tf.abs(recon - target)
+        for name, images in (("zero_filled", zero_filled / peak), ("reconstruction", recon / peak),
+                             ("error", error / tf.reduce_max(error, axis=(1, 2), keepdims=True)), ("mask", mask)):
+            tf.summary.image(f"images/{name}", tf.clip_by_value(images, 0.0, 1.0)[..., None], max_outputs=int(target.shape[0]))

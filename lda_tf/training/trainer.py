@@ -1,0 +1,207 @@
+"""``LOATrainer``: Keras ``fit`` for the meta (bilevel), conventional and adaptation modes (SPEC 4).
+
+- ``meta``: Algorithm 2 of the meta paper on cross-task batches ``{"train": ..., "val": ...}``
+  (``lda_tf.data.cross_task_batches``). Per batch, up to ``max_rounds`` rounds while
+  ``||grad_theta Ltilde||^2 + ||grad_omega Ltilde||^2 > delta``: K Adam steps on theta (each on
+  ``grad_theta Ltilde`` at the current parameters), then one step on omega. delta and lambda are
+  updated per epoch by :class:`lda_tf.training.callbacks.BilevelSchedule`.
+- ``conventional``: plain supervised training of theta on ``(inputs, target)`` batches (section
+  5.2: kappa = 1 when the network has no tasks).
+- ``adaptation``: plain supervised training of omega only, theta frozen (section 5.4).
+
+Every optimizer step is gated (:func:`lda_tf.training.gated_update.apply_if`): a step whose loss
+or gradients are not finite is skipped, weights and optimizer state untouched, and counted;
+:class:`lda_tf.training.callbacks.NonFiniteGuard` stops training after too many in a row.
+lambda, delta and the counters are non-trainable variables, saved with checkpoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from lda_tf.loa.model import UnrolledLOA
+from lda_tf.metrics import psnr_tf, ssim_tf
+from lda_tf.training.bilevel import BilevelConfig, dense, penalty_objective, replica_sum, squared_norm
+from lda_tf.training.gated_update import apply_if
+from lda_tf.training.losses import reconstruction_loss
+
+MODES = ("meta", "conventional", "adaptation")
+
+
+def _all_finite(tensors) -> tf.Tensor:
+    flags = [tf.reduce_all(tf.math.is_finite(tensor)) for tensor in tensors]
+    local = tf.cast(tf.reduce_all(tf.stack(flags)), tf.float32)
+    return replica_sum(1.0 - local) == 0.0  # finite on every replica
+
+
+class LOATrainer(keras.Model):
+    """Trains an :class:`UnrolledLOA` ``network`` in one of :data:`MODES` (module docstring).
+
+    Compile with ``theta_optimizer`` and/or ``omega_optimizer`` (Adam(1e-3) each by default).
+    """
+
+    def __init__(
+        self,
+        network: UnrolledLOA,
+        mode: str = "meta",
+        bilevel: BilevelConfig | None = None,
+        magnitude_loss: bool = True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if mode == "meta" and replicas > 1:
+            raise ValueError(
+                f"bilevel (meta) training under a distribution strategy with {replicas} replicas is not supported "
+                "yet: its update was measured to differ from the single-device one (see docs/training.md); "
+                "run meta training on one device, or use --distribute=none"
+            )
+        if mode in ("meta", "adaptation") and network.num_tasks == 0:
+            raise ValueError(f"mode {mode!r} learns task weights omega; build the network with num_tasks > 0")
+        self.network = network
+        self.mode = mode
+        self.bilevel = bilevel or BilevelConfig()
+        self.magnitude_loss = magnitude_loss
+        state = dict(shape=(), trainable=False, aggregation="only_first_replica")
+        self.penalty_weight = self.add_weight(initializer=keras.initializers.Constant(self.bilevel.lambda0), name="lambda", **state)
+        self.delta = self.add_weight(initializer=keras.initializers.Constant(self.bilevel.delta0), name="delta", **state)
+        self.skipped_steps = self.add_weight(initializer="zeros", dtype="int64", name="skipped_steps", **state)
+        self.consecutive_skips = self.add_weight(initializer="zeros", dtype="int64", name="consecutive_skips", **state)
+        self.rounds = self.add_weight(initializer="zeros", dtype="int64", name="rounds", **state)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "train_loss", "penalty", "criterion")}
+        num_task_groups = max(network.num_tasks, 1)
+        for name in ("psnr", "ssim"):
+            self.trackers[name] = keras.metrics.Mean(name=name)
+            for task in range(num_task_groups if network.num_tasks else 0):
+                self.trackers[f"{name}_task{task}"] = keras.metrics.Mean(name=f"{name}_task{task}")
+        for phase in range(network.num_phases):
+            for name in ("eps", "took_u"):
+                self.trackers[f"{name}_phase{phase + 1}"] = keras.metrics.Mean(name=f"{name}_phase{phase + 1}")
+        # The network is built at construction and the trainer adds no input-dependent weights; left
+        # unbuilt, Keras would try a symbolic build by calling it on a whole (dict) batch.
+        self.built = True
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def compile(self, theta_optimizer=None, omega_optimizer=None, **kwargs):
+        """Separate optimizers for theta and omega, built now (a skipped step must not build them)."""
+        super().compile(**kwargs)
+        self.theta_optimizer = theta_optimizer or keras.optimizers.Adam(1e-3)
+        self.omega_optimizer = omega_optimizer or keras.optimizers.Adam(1e-3)
+        self.theta_optimizer.build(self.network.theta_variables)
+        self.omega_optimizer.build(self.network.omega_variables)
+
+    def call(self, inputs, training=None):
+        return self.network(inputs, training=training)
+
+    # ------------------------------------------------------------------ losses
+    def batch_loss(self, batch) -> tf.Tensor:
+        """``L`` of eq. (12): the sum of the per-sample losses (13) over this replica's batch."""
+        inputs, target = batch
+        return tf.reduce_sum(reconstruction_loss(self.network(inputs, training=True), target, self.magnitude_loss))
+
+    def _count(self, finite: tf.Tensor) -> None:
+        skipped = tf.cast(tf.logical_not(finite), tf.int64)
+        self.skipped_steps.assign_add(skipped)
+        self.consecutive_skips.assign(tf.where(finite, tf.zeros_like(self.consecutive_skips), self.consecutive_skips + 1))
+
+    # ------------------------------------------------------------------ steps
+    def train_step(self, data):
+        if self.mode == "meta":
+            return self._meta_step(data["train"], data["val"])
+        return self._supervised_step(data)
+
+    def _supervised_step(self, batch):
+        variables = self.network.theta_variables if self.mode == "conventional" else self.network.omega_variables
+        optimizer = self.theta_optimizer if self.mode == "conventional" else self.omega_optimizer
+        with tf.GradientTape() as tape:
+            loss = self.batch_loss(batch)
+        gradients = dense(tape.gradient(loss, variables), variables)
+        total_loss = replica_sum(loss)
+        finite = _all_finite([total_loss] + gradients)
+        apply_if(optimizer, gradients, variables, finite)
+        self._count(finite)
+        self.trackers["loss"].update_state(total_loss)
+        return self._logs(("loss",))
+
+    def _meta_step(self, train_batch, val_batch):
+        theta, omega = self.network.theta_variables, self.network.omega_variables
+
+        def evaluate():
+            evaluation = penalty_objective(self.batch_loss, train_batch, val_batch, theta, omega, self.penalty_weight)
+            gradients = evaluation.theta_gradients + evaluation.omega_gradients
+            finite = _all_finite([evaluation.objective] + gradients)
+            global_gradients = replica_sum(gradients)
+            criterion = squared_norm(global_gradients)
+            return evaluation, finite, criterion
+
+        first, finite, criterion = evaluate()
+        proceed = tf.logical_and(finite, criterion > self.delta)
+        all_finite = finite
+        for round_index in range(self.bilevel.max_rounds):
+            if round_index > 0:
+                current, finite, criterion = evaluate()
+                all_finite = tf.logical_and(all_finite, finite)
+                proceed = tf.logical_and(proceed, tf.logical_and(finite, criterion > self.delta))
+            else:
+                current = first
+            for step in range(self.bilevel.theta_steps):  # lines 6-8: K steps on theta
+                if step > 0:
+                    current, finite, _ = evaluate()
+                    all_finite = tf.logical_and(all_finite, finite)
+                    proceed = tf.logical_and(proceed, finite)
+                apply_if(self.theta_optimizer, current.theta_gradients, theta, proceed)
+            current, finite, _ = evaluate()  # line 9: omega at the updated theta
+            all_finite = tf.logical_and(all_finite, finite)
+            proceed = tf.logical_and(proceed, finite)
+            apply_if(self.omega_optimizer, current.omega_gradients, omega, proceed)
+            self.rounds.assign_add(tf.cast(proceed, tf.int64))
+        self._count(all_finite)
+        for name, value in (("loss", first.val_loss), ("train_loss", first.train_loss), ("penalty", first.penalty), ("criterion", criterion)):
+            self.trackers[name].update_state(value)
+        return self._logs(("loss", "train_loss", "penalty", "criterion"))
+
+    def test_step(self, data):
+        """Validation: loss, PSNR and SSIM (overall and per task), eps_t and the u-branch fraction
+        per phase. Takes ``(inputs, target)`` or a cross-task element (its ``"val"`` half)."""
+        inputs, target = data["val"] if isinstance(data, dict) else data
+        recon, diagnostics = self.network(inputs, return_diagnostics=True)
+        self.trackers["loss"].update_state(replica_sum(tf.reduce_sum(reconstruction_loss(recon, target, self.magnitude_loss))))
+        quality = {"psnr": psnr_tf(target, recon), "ssim": ssim_tf(target, recon)}
+        task_index = inputs[2] if self.network.num_tasks else None
+        for name, values in quality.items():
+            self.trackers[name].update_state(values)
+            for task in range(self.network.num_tasks):
+                self.trackers[f"{name}_task{task}"].update_state(values, sample_weight=tf.cast(tf.equal(task_index, task), tf.float32))
+        for phase in range(self.network.active_phases):
+            self.trackers[f"eps_phase{phase + 1}"].update_state(diagnostics["eps"][phase])
+            self.trackers[f"took_u_phase{phase + 1}"].update_state(diagnostics["took_u"][phase])
+        names = ["loss", "psnr", "ssim"] + [n for n in self.trackers if "_task" in n or "_phase" in n]
+        return {name: self.trackers[name].result() for name in names}
+
+    def _logs(self, tracked) -> dict:
+        """Tracked means plus the training state: lambda, delta, counters, kappa per task."""
+        logs = {name: self.trackers[name].result() for name in tracked}
+        logs.update(
+            {
+                "lambda": tf.convert_to_tensor(self.penalty_weight),
+                "delta": tf.convert_to_tensor(self.delta),
+                "skipped_steps": tf.convert_to_tensor(self.skipped_steps),
+                "rounds": tf.convert_to_tensor(self.rounds),
+            }
+        )
+        kappa = tf.sigmoid(tf.convert_to_tensor(self.network.omega))
+        for task in range(self.network.num_tasks):
+            logs[f"kappa_task{task}"] = kappa[task]
+        return logs
+
+    def get_config(self):
+        return {"network": keras.saving.serialize_keras_object(self.network), "mode": self.mode,
+                "bilevel": dataclasses.asdict(self.bilevel), "magnitude_loss": self.magnitude_loss}
