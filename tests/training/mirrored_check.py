@@ -30,7 +30,8 @@ def weights_after(mode: str, strategy) -> list:
         data = meta_batches().take(2)  # 2 tasks x (1 train + 1 val): 2 + 2 images, one of each per replica
     else:
         task_index = 1 if mode == "adaptation" else 0
-        data = single_task_batches(images("train", 4), TASKS[1], 4, task_index=task_index, shuffle=False, repeat=True).take(2)
+        # Two different batches of 4: each global batch must be split across the replicas.
+        data = single_task_batches(images("train", 8), TASKS[1], 4, task_index=task_index, shuffle=False).take(2)
     trainer.fit(data, epochs=1, steps_per_epoch=2, verbose=0)
     return [np.array(v.numpy()) for v in network.trainable_variables]
 
