@@ -158,7 +158,7 @@ class UnrolledLOA(keras.Model):
         with tf.init_scope():
             return int(self._active_phases.numpy())
 
-    def _forget_compiled_functions(self) -> None:
+    def forget_compiled_functions(self) -> None:
         """Keras's cached train/test/predict functions were traced for the old phase count."""
         for name in ("train_function", "test_function", "predict_function"):
             setattr(self, name, None)
@@ -175,11 +175,11 @@ class UnrolledLOA(keras.Model):
                 phase.log_alpha.assign(source.log_alpha)
                 phase.log_tau.assign(source.log_tau)
         self._active_phases.assign(count)
-        self._forget_compiled_functions()
+        self.forget_compiled_functions()
 
     def load_own_variables(self, store):
         super().load_own_variables(store)
-        self._forget_compiled_functions()
+        self.forget_compiled_functions()
 
     @property
     def eps0(self) -> tf.Tensor:

@@ -12,7 +12,6 @@ from typing import NamedTuple, Protocol, Sequence
 
 import tensorflow as tf
 
-from lda_tf.mri.operators import squared_norm
 from lda_tf.nn.features import FeatureExtractor, FeatureMaps
 from lda_tf.nn.regularizers import smoothed_l21, smoothed_l21_cotangent
 

@@ -43,12 +43,13 @@ class ResumableCheckpoint(keras.callbacks.Callback):
 
 
 def restore_latest(trainer, directory: str | os.PathLike) -> int:
-    """Restore the newest checkpoint in ``directory`` into ``trainer`` (compiled); returns the
+    """Restore the newest checkpoint in ``directory`` into ``trainer`` (compiled, before ``fit``
+    builds its functions: the restored phase count may differ from the current one); returns the
     number of epochs it had finished (0 if there is none)."""
     latest = tf.train.latest_checkpoint(os.fspath(directory))
     if latest is None:
         return 0
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
     _checkpoint(trainer, epoch).restore(latest).assert_existing_objects_matched()
-    trainer.network._forget_compiled_functions()
+    trainer.network.forget_compiled_functions()
     return int(epoch.numpy())

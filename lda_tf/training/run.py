@@ -134,9 +134,10 @@ def run_training(config: RunConfig) -> LOATrainer:
     if initial_epoch >= config.epochs:
         return trainer
 
-    examples = next(iter(single_task_batches(val[:1], tasks[0], 1, shuffle=False)))
-    if config.mode == "meta":
+    if config.mode == "meta":  # one validation example per task
         examples = next(iter(validation))["val"]
+    else:
+        examples = next(iter(single_task_batches(val[:1], tasks[0], 1, shuffle=False)))
     callbacks = [
         NonFiniteGuard(config.max_consecutive_skips),
         ResumableCheckpoint(output / "checkpoints", config.checkpoint_every),

@@ -54,13 +54,6 @@ class LOATrainer(keras.Model):
         super().__init__(**kwargs)
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if mode == "meta" and replicas > 1:
-            raise ValueError(
-                f"bilevel (meta) training under a distribution strategy with {replicas} replicas is not supported "
-                "yet: its update was measured to differ from the single-device one (see docs/training.md); "
-                "run meta training on one device, or use --distribute=none"
-            )
         if mode in ("meta", "adaptation") and network.num_tasks == 0:
             raise ValueError(f"mode {mode!r} learns task weights omega; build the network with num_tasks > 0")
         self.network = network

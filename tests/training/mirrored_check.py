@@ -27,7 +27,12 @@ def weights_after(mode: str, strategy) -> list:
         trainer = LOATrainer(network, mode, BilevelConfig(lambda0=1e-2, delta0=1e-12, delta_tol=0.0))
         trainer.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
     if mode == "meta":
-        data = meta_batches().take(2)  # 2 tasks x (1 train + 1 val): 2 + 2 images, one of each per replica
+        # Two different cross-task batches (2 tasks x (1 train + 1 val): one of each per replica),
+        # fixed in advance: a reshuffling dataset was seen to yield other later batches inside
+        # fit under a strategy than on one device, which is a different data order, not a
+        # different update.
+        first, second = list(meta_batches().take(2))
+        data = tf.data.Dataset.from_tensors(first).concatenate(tf.data.Dataset.from_tensors(second))
     else:
         task_index = 1 if mode == "adaptation" else 0
         # Two different batches of 4: each global batch must be split across the replicas.
