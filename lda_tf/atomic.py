@@ -14,14 +14,20 @@ class OutputExistsError(FileExistsError):
     """The output exists and ``overwrite`` was not given."""
 
 
+def check_writable(output_dir: str | os.PathLike, overwrite: bool) -> None:
+    """Raise :class:`OutputExistsError` if ``output_dir`` exists and ``overwrite`` is not set
+    (converters call it before their work too, to fail before converting anything)."""
+    if Path(output_dir).exists() and not overwrite:
+        raise OutputExistsError(f"{output_dir} exists; pass --overwrite to replace it")
+
+
 @contextlib.contextmanager
 def atomic_directory(output_dir: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Yield a fresh temporary directory beside ``output_dir``; on success it becomes
     ``output_dir`` (replacing an existing one only with ``overwrite``); on error it is removed and
     ``output_dir`` is untouched."""
     output_dir = Path(output_dir)
-    if output_dir.exists() and not overwrite:
-        raise OutputExistsError(f"{output_dir} exists; pass --overwrite to replace it")
+    check_writable(output_dir, overwrite)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
     try:

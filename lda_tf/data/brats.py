@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lda_tf.data.shards import SplitSlices, normalise_slice, sha256, write_dataset
+from lda_tf.atomic import check_writable
+from lda_tf.data.shards import MemberSlices, collect_splits, normalise_slice, sha256, write_dataset
 from lda_tf.data.volumes import center_crop, central_slice_indices, load_nifti
 
 MODALITIES = ("t1", "t1ce", "t2", "flair")
@@ -110,19 +111,13 @@ def convert_brats(
     provenance: dict | None = None,
 ) -> dict:
     """Convert by ``protocol`` into ``output_dir`` (atomically); returns the manifest."""
-    if Path(output_dir).exists() and not overwrite:
-        raise FileExistsError(f"{output_dir} exists; pass --overwrite to replace it")
-    splits, manifest_splits = {}, {}
-    for split, cases in select_cases(train_root, val_root, protocol).items():
-        images, patients, slice_indices, sources = [], [], [], {}
-        for case in cases:
-            case_images, indices, path = case_slices(case, protocol)
-            images.append(case_images)
-            patients += [case.name] * len(indices)
-            slice_indices += indices
-            sources[case.name] = {"file": str(path), "sha256": sha256(path), "slices": indices}
-        splits[split] = SplitSlices(np.concatenate(images), patients, slice_indices)
-        manifest_splits[split] = {"patients": [case.name for case in cases], "sources": sources}
+    check_writable(output_dir, overwrite)
+
+    def read(case: Path) -> MemberSlices:
+        images, indices, path = case_slices(case, protocol)
+        return MemberSlices(case.name, images, indices, {"file": str(path), "sha256": sha256(path), "slices": indices})
+
+    splits, manifest_splits = collect_splits(select_cases(train_root, val_root, protocol), read)
     manifest = {
         "dataset": "brats2018",
         "protocol": {**dataclasses.asdict(protocol), "crop": list(protocol.crop)},

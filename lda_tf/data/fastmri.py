@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lda_tf.data.shards import SplitSlices, normalise_slice, sha256, write_dataset
+from lda_tf.atomic import check_writable
+from lda_tf.data.shards import MemberSlices, collect_splits, normalise_slice, sha256, write_dataset
 from lda_tf.data.volumes import center_crop
 
 TARGETS = ("auto", "esc", "rss")
@@ -94,27 +95,19 @@ def convert_fastmri(
     provenance: dict | None = None,
 ) -> dict:
     """Convert every ``*.h5`` in ``input_dir`` (atomically into ``output_dir``); returns the manifest."""
-    if Path(output_dir).exists() and not overwrite:
-        raise FileExistsError(f"{output_dir} exists; pass --overwrite to replace it")
+    check_writable(output_dir, overwrite)
     input_dir = Path(input_dir)
     if not input_dir.is_dir():
         raise FileNotFoundError(f"{input_dir}: the fastMRI directory does not exist")
     files = sorted(input_dir.glob("*.h5"))
     if not files:
         raise ValueError(f"{input_dir}: no .h5 files; expected fastMRI HDF5 volumes (see {DATASET_URL})")
-    splits, manifest_splits = {}, {}
-    for split, members in split_files(files, fractions, seed, str(input_dir)).items():
-        if not members:
-            continue
-        images, patients, slice_indices, sources = [], [], [], {}
-        for path in members:
-            volume_images, indices, attributes = read_fastmri_file(path, size, target, skip_edge_slices)
-            images.append(volume_images)
-            patients += [path.stem] * len(indices)
-            slice_indices += indices
-            sources[path.stem] = {"file": str(path), "sha256": sha256(path), "slices": indices, "attributes": attributes}
-        splits[split] = SplitSlices(np.concatenate(images), patients, slice_indices)
-        manifest_splits[split] = {"patients": [path.stem for path in members], "sources": sources}
+    def read(path: Path) -> MemberSlices:
+        images, indices, attributes = read_fastmri_file(path, size, target, skip_edge_slices)
+        record = {"file": str(path), "sha256": sha256(path), "slices": indices, "attributes": attributes}
+        return MemberSlices(path.stem, images, indices, record)
+
+    splits, manifest_splits = collect_splits(split_files(files, fractions, seed, str(input_dir)), read)
     manifest = {
         "dataset": "fastmri",
         "protocol": {"size": list(size), "target": target, "skip_edge_slices": skip_edge_slices,

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -35,6 +35,37 @@ class SplitSlices(NamedTuple):
     images: np.ndarray  # [N, H, W] float32 in [0, 1]
     patients: Sequence[str]
     slices: Sequence[int]
+
+
+class MemberSlices(NamedTuple):
+    """What a converter reads from one patient's raw file."""
+
+    patient: str
+    images: np.ndarray  # [n, H, W] normalised slices
+    slices: list[int]
+    source: dict  # manifest record: file, sha256, slices, ...
+
+
+def collect_splits(
+    members_by_split: dict[str, Sequence], read: Callable[[object], MemberSlices]
+) -> tuple[dict[str, SplitSlices], dict[str, dict]]:
+    """Read every member (patient case or file) of every non-empty split: the splits to write and
+    their manifest entries (patients and source records)."""
+    splits, manifest_splits = {}, {}
+    for split, members in members_by_split.items():
+        read_members = [read(member) for member in members]
+        if not read_members:
+            continue
+        splits[split] = SplitSlices(
+            np.concatenate([m.images for m in read_members]),
+            [m.patient for m in read_members for _ in m.slices],
+            [index for m in read_members for index in m.slices],
+        )
+        manifest_splits[split] = {
+            "patients": [m.patient for m in read_members],
+            "sources": {m.patient: m.source for m in read_members},
+        }
+    return splits, manifest_splits
 
 
 def normalise_slice(image: np.ndarray, source: str) -> np.ndarray:

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from lda_tf.data import cross_task_batches, load_images, parse_tasks, single_task_batches, steps_per_epoch
 from lda_tf.data.sample import sample_dir
+from lda_tf.data.volumes import center_crop
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.provenance import run_record
 from lda_tf.training.bilevel import BilevelConfig
@@ -70,9 +71,7 @@ def _images(config: RunConfig, dataset_dir, split: str) -> np.ndarray:
     if config.max_images:
         images = images[: config.max_images]
     if config.crop:
-        height, width = images.shape[1:]
-        top, left = (height - config.crop[0]) // 2, (width - config.crop[1]) // 2
-        images = images[:, top : top + config.crop[0], left : left + config.crop[1]]
+        images = center_crop(images, config.crop, f"{dataset_dir} {split}")
     return images
 
 

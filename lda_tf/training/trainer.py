@@ -67,10 +67,9 @@ class LOATrainer(keras.Model):
         self.consecutive_skips = self.add_weight(initializer="zeros", dtype="int64", name="consecutive_skips", **state)
         self.rounds = self.add_weight(initializer="zeros", dtype="int64", name="rounds", **state)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "train_loss", "penalty", "criterion")}
-        num_task_groups = max(network.num_tasks, 1)
         for name in ("psnr", "ssim"):
             self.trackers[name] = keras.metrics.Mean(name=name)
-            for task in range(num_task_groups if network.num_tasks else 0):
+            for task in range(network.num_tasks):
                 self.trackers[f"{name}_task{task}"] = keras.metrics.Mean(name=f"{name}_task{task}")
         for phase in range(network.num_phases):
             for name in ("eps", "took_u"):
@@ -135,25 +134,18 @@ class LOATrainer(keras.Model):
             criterion = squared_norm(global_gradients)
             return evaluation, finite, criterion
 
-        first, finite, criterion = evaluate()
-        proceed = tf.logical_and(finite, criterion > self.delta)
-        all_finite = finite
-        for round_index in range(self.bilevel.max_rounds):
-            if round_index > 0:
-                current, finite, criterion = evaluate()
-                all_finite = tf.logical_and(all_finite, finite)
-                proceed = tf.logical_and(proceed, tf.logical_and(finite, criterion > self.delta))
-            else:
-                current = first
+        proceed, all_finite, first = tf.constant(True), tf.constant(True), None
+        for _ in range(self.bilevel.max_rounds):  # line 5: while criterion > delta, capped
+            current, finite, criterion = evaluate()
+            first = current if first is None else first
+            all_finite, proceed = all_finite & finite, proceed & finite & (criterion > self.delta)
             for step in range(self.bilevel.theta_steps):  # lines 6-8: K steps on theta
                 if step > 0:
                     current, finite, _ = evaluate()
-                    all_finite = tf.logical_and(all_finite, finite)
-                    proceed = tf.logical_and(proceed, finite)
+                    all_finite, proceed = all_finite & finite, proceed & finite
                 apply_if(self.theta_optimizer, current.theta_gradients, theta, proceed)
             current, finite, _ = evaluate()  # line 9: omega at the updated theta
-            all_finite = tf.logical_and(all_finite, finite)
-            proceed = tf.logical_and(proceed, finite)
+            all_finite, proceed = all_finite & finite, proceed & finite
             apply_if(self.omega_optimizer, current.omega_gradients, omega, proceed)
             self.rounds.assign_add(tf.cast(proceed, tf.int64))
         self._count(all_finite)
