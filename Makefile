@@ -1,11 +1,22 @@
 # Fresh-machine entry points. Every target installs what it needs into the project-local .venv.
 PYTHON ?= python3
+# bash with pipefail: a recipe that filters a command's output still fails when the command fails.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 VENV_PYTHON := $(VENV)/bin/python
 # Re-install when the package metadata changes.
 INSTALLED := $(VENV)/.installed
+DEMO_DIR ?= runs/demo
+# Where reproduce-table<N> writes (converted data, runs, table<N>/): one directory for all five
+# tables, so the meta-trained network of a contrast is trained once and reused.
+TABLE_DIR ?= runs/brats_tables
+LOGDIR ?= runs
+BRATS_URL := https://www.med.upenn.edu/sbia/brats2018/data.html
 
-.PHONY: install test clean
+REPRODUCE_TABLES := reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5
+
+.PHONY: install test demo tensorboard check-brats clean $(REPRODUCE_TABLES)
 
 $(VENV_PYTHON):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +30,33 @@ install: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(VENV_PYTHON) -m pytest
+
+# Table 1 of the meta paper in miniature on the embedded sample (quick profile, CPU); resumes if
+# interrupted. `make demo DEMO_ARGS=--overwrite` starts afresh.
+demo: $(INSTALLED)
+	@# TensorFlow's C++ start-up messages (CUDA probing on a CPU machine) are filtered out.
+	PYTHONUNBUFFERED=1 $(VENV_PYTHON) experiments/reproduce.py --table=1 --profile=quick --output_dir=$(DEMO_DIR) \
+		$(DEMO_ARGS) 2>&1 | grep --line-buffered -v -E '^(WARNING: All log messages|[IWE][0-9]{4} |To enable the following instructions)'
+
+# Stops at once, before installing anything, when BRATS_DIR is missing or not a directory; the
+# layout inside it is checked by reproduce.py before any work.
+check-brats:
+	@if [ -z "$(BRATS_DIR)" ]; then \
+		echo "error: BRATS_DIR is not set. Usage: make reproduce-tableN BRATS_DIR=/path/to/brats2018" >&2; \
+		echo "  BRATS_DIR must hold the unpacked BraTS 2018 releases MICCAI_BraTS_2018_Data_Training/ (with HGG/)" >&2; \
+		echo "  and MICCAI_BraTS_2018_Data_Validation/. Obtain them (registration required) at $(BRATS_URL)" >&2; \
+		exit 2; \
+	fi
+	@if [ ! -d "$(BRATS_DIR)" ]; then \
+		echo "error: BRATS_DIR=$(BRATS_DIR) is not a directory; see $(BRATS_URL)" >&2; exit 2; \
+	fi
+
+$(REPRODUCE_TABLES): reproduce-table%: check-brats $(INSTALLED)
+	$(VENV_PYTHON) experiments/reproduce.py --table=$* --profile=paper --brats_dir="$(BRATS_DIR)" \
+		--output_dir=$(TABLE_DIR) $(REPRODUCE_ARGS)
+
+tensorboard: $(INSTALLED)
+	$(VENV)/bin/tensorboard --logdir $(LOGDIR)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -14,7 +14,7 @@ setup(
     long_description=Path("README.md").read_text(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["lda_tf", "lda_tf.*"]),
-    package_data={"lda_tf.data": ["sample/*"]},
+    package_data={"lda_tf.data": ["sample/*"], "lda_tf": ["reference/*.csv"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.21,<2.22",
@@ -25,6 +25,8 @@ setup(
         "h5py",
         # tf.summary and the TensorBoard UI; TensorFlow 2.21 no longer installs it.
         "tensorboard",
+        # Figures of the reproduced tables (lda_tf/figures.py).
+        "matplotlib",
     ],
     extras_require={
         "test": ["pytest"],

@@ -42,3 +42,20 @@ def atomic_directory(output_dir: str | os.PathLike, overwrite: bool = False) -> 
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.rename(staging, output_dir)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iterator:
+    """Open a temporary file beside ``path`` for writing; it replaces ``path`` only when the block
+    succeeds, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, staging = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
+    os.close(descriptor)
+    try:
+        with open(staging, mode, **open_kwargs) as handle:
+            yield handle
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from skimage.measure import block_reduce
 
 
 def load_nifti(path: str | os.PathLike) -> np.ndarray:
@@ -35,6 +36,17 @@ def center_crop(image: np.ndarray, size: tuple[int, int], source: str) -> np.nda
         raise ValueError(f"{source}: in-plane size {height}x{width} is smaller than the crop {size[0]}x{size[1]}")
     top, left = (height - size[0]) // 2, (width - size[1]) // 2
     return image[..., top : top + size[0], left : left + size[1]]
+
+
+def downsample(images: np.ndarray, factor: int, source: str) -> np.ndarray:
+    """Average ``factor x factor`` pixel blocks of the last two axes (quick CPU runs: the whole
+    field of view at lower resolution, where a crop would cut anatomy away); error unless both
+    sides are divisible by ``factor``."""
+    height, width = images.shape[-2:]
+    if height % factor or width % factor:
+        raise ValueError(f"{source}: in-plane size {height}x{width} is not divisible by the downsampling factor {factor}")
+    block = (1,) * (images.ndim - 2) + (factor, factor)
+    return block_reduce(images, block, np.mean).astype(images.dtype)
 
 
 def central_slice_indices(depth: int, num_slices: int, source: str) -> list[int]:

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
-from lda_tf.loa.objective import VariationalObjective
+from lda_tf.loa.objective import REGULARIZER_GRADIENTS, VariationalObjective
 from lda_tf.loa.phase import (
     IterateState,
     LOAPhase,
@@ -72,6 +72,8 @@ class UnrolledLOA(keras.Model):
         alpha_init, tau_init: initial step sizes of every phase.
         omega_init: initial ``omega_i`` (0 gives ``kappa = 0.5``).
         active_phases: phases run initially (default all).
+        regularizer_gradient: ``"explicit"`` ``J_g^H`` (default) or ``"autodiff"`` (the naive
+            reference; see :class:`VariationalObjective`).
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class UnrolledLOA(keras.Model):
         omega_init: float = 0.0,
         complex_valued: bool = True,
         active_phases: int | None = None,
+        regularizer_gradient: str = "explicit",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -105,6 +108,9 @@ class UnrolledLOA(keras.Model):
         self.policy = PhasePolicy(**policy) if isinstance(policy, dict) else PhasePolicy(name=policy)
         self.eps0_init = float(eps0)
         self.omega_init = float(omega_init)
+        if regularizer_gradient not in REGULARIZER_GRADIENTS:
+            raise ValueError(f"regularizer_gradient must be one of {REGULARIZER_GRADIENTS}; got {regularizer_gradient!r}")
+        self.regularizer_gradient = regularizer_gradient
         self.initial_active_phases = self.num_phases if active_phases is None else int(active_phases)
         self._check_phase_count(self.initial_active_phases)
         self.features = FeatureExtractor(
@@ -204,7 +210,8 @@ class UnrolledLOA(keras.Model):
         kspace, mask, task_index = _unpack_inputs(inputs)
         operator = MRIOperator.create(kspace, mask)
         kappa = self.task_weights(task_index, tf.shape(operator.kspace)[0])
-        objective = VariationalObjective(operator, self.features, self.smoothing, kappa)
+        objective = VariationalObjective(operator, self.features, self.smoothing, kappa,
+                                         regularizer_gradient=self.regularizer_gradient)
         policy = self.policy if policy is None else policy
         eps = tf.fill(tf.shape(kappa), 1.0) * self.eps0
         state = initial_state(objective, operator.zero_filled(), eps)
@@ -272,5 +279,6 @@ class UnrolledLOA(keras.Model):
             omega_init=self.omega_init,
             complex_valued=self.features.complex_valued,
             active_phases=self.initial_active_phases,
+            regularizer_gradient=self.regularizer_gradient,
         )
         return config

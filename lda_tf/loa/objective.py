@@ -16,6 +16,9 @@ from lda_tf.nn.features import FeatureExtractor, FeatureMaps
 from lda_tf.nn.regularizers import smoothed_l21, smoothed_l21_cotangent
 
 
+REGULARIZER_GRADIENTS = ("explicit", "autodiff")
+
+
 class DataFidelity(Protocol):
     """``f`` and ``grad f`` per sample; :class:`lda_tf.mri.MRIOperator` is one."""
 
@@ -52,6 +55,11 @@ class VariationalObjective:
         smoothing: ``"sqrt"`` or ``"huber"``.
         kappa: ``[B]`` regularisation weights ``sigmoid(omega_i)`` (ones for the baseline).
         kernels: ``g``'s block kernels, computed once per forward pass.
+        regularizer_gradient: ``"explicit"`` (default): ``grad r_eps = J_g^H [...]`` by the
+            hand-written transpose (:meth:`FeatureExtractor.jacobian_transpose`);
+            ``"autodiff"``: the same by reverse-mode autodiff through ``g``, the naive
+            formulation, kept as the reference that tests and ``benchmarks/bench_model.py``
+            compare against (it makes training differentiate one order higher).
     """
 
     def __init__(
@@ -61,7 +69,11 @@ class VariationalObjective:
         smoothing: str,
         kappa: tf.Tensor,
         kernels: Sequence[tf.Tensor] | None = None,
+        regularizer_gradient: str = "explicit",
     ):
+        if regularizer_gradient not in REGULARIZER_GRADIENTS:
+            raise ValueError(f"regularizer_gradient must be one of {REGULARIZER_GRADIENTS}; got {regularizer_gradient!r}")
+        self.regularizer_gradient_mode = regularizer_gradient
         self.data = data
         self.extractor = extractor
         self.smoothing = smoothing
@@ -77,6 +89,7 @@ class VariationalObjective:
             self.smoothing,
             tf.stop_gradient(self.kappa),
             [tf.stop_gradient(kernel) for kernel in self.kernels],
+            self.regularizer_gradient_mode,
         )
 
     def point(self, image: tf.Tensor) -> Point:
@@ -92,6 +105,11 @@ class VariationalObjective:
 
     def regularizer_gradient(self, point: Point, eps: tf.Tensor) -> tf.Tensor:
         """``grad r_eps(x) = J_g(x)^H [g_j / s'_j]_j`` (eq. (A2) / LDA (10)) -> ``[B, H, W]``."""
+        if self.regularizer_gradient_mode == "autodiff":
+            with tf.GradientTape() as tape:
+                tape.watch(point.image)
+                value = tf.reduce_sum(self.regularizer(self.point(point.image), eps))
+            return tape.gradient(value, point.image)
         cotangent = smoothed_l21_cotangent(point.features.output, eps, self.smoothing)
         return self.extractor.jacobian_transpose(point.features.preactivations, cotangent, self.kernels)
 

@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import keras
@@ -26,7 +27,7 @@ import tensorflow as tf
 
 from lda_tf.data import cross_task_batches, load_images, parse_tasks, single_task_batches, steps_per_epoch
 from lda_tf.data.sample import sample_dir
-from lda_tf.data.volumes import center_crop
+from lda_tf.data.volumes import center_crop, downsample
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.provenance import run_record
 from lda_tf.training.bilevel import BilevelConfig
@@ -50,6 +51,7 @@ class RunConfig:
     val_per_task: int = 1
     max_images: int | None = None  # cap per split, for quick runs
     crop: tuple[int, int] | None = None  # centre crop of the images, for quick runs
+    downsample: int = 1  # average factor x factor pixel blocks after cropping, for quick runs
     network: dict = dataclasses.field(default_factory=dict)  # UnrolledLOA arguments over meta_paper()
     init_model: str | None = None  # adaptation: the meta-trained model.keras
     bilevel: dict = dataclasses.field(default_factory=dict)  # BilevelConfig fields
@@ -59,6 +61,7 @@ class RunConfig:
     noise_snr_db: float | None = None
     seed: int = 0
     checkpoint_every: int = 1
+    validation_every: int = 1  # epochs between validation passes (Keras validation_freq)
     image_every: int = 10
     max_consecutive_skips: int = 10
     distribute: str = "none"  # "mirrored": MirroredStrategy over the visible devices
@@ -72,6 +75,8 @@ def _images(config: RunConfig, dataset_dir, split: str) -> np.ndarray:
         images = images[: config.max_images]
     if config.crop:
         images = center_crop(images, config.crop, f"{dataset_dir} {split}")
+    if config.downsample > 1:
+        images = downsample(images, config.downsample, f"{dataset_dir} {split}")
     return images
 
 
@@ -148,15 +153,11 @@ def run_training(config: RunConfig) -> LOATrainer:
         callbacks.insert(0, BilevelSchedule())
     if config.stair:
         callbacks.insert(0, StairTraining(**config.stair, history_path=str(output / "stair_history.json")))
-    trainer.fit(
-        data.skip(initial_epoch * steps),
-        validation_data=validation,
-        epochs=config.epochs,
-        initial_epoch=initial_epoch,
-        steps_per_epoch=steps,
-        callbacks=callbacks,
-        verbose=config.verbose,
-    )
+    with warnings.catch_warnings():  # Keras warns that fit's shuffle does not apply to a tf.data input
+        warnings.filterwarnings("ignore", message=".*shuffle=True.* was passed")
+        trainer.fit(data.skip(initial_epoch * steps), validation_data=validation, validation_freq=config.validation_every,
+                    epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=callbacks,
+                    verbose=config.verbose)
     partial = output / "model.partial.keras"
     network.save(partial)
     os.replace(partial, output / "model.keras")

@@ -51,7 +51,7 @@ def test_existing_output_is_not_overwritten(tmp_path):
     assert (output / "results.csv").read_text() == "precious"
 
 
-COMMAND = [sys.executable, "experiments/train.py", "--tasks=radial:20,radial:40", "--epochs=5", "--steps_per_epoch=2",
+COMMAND = [sys.executable, "experiments/train_meta.py", "--tasks=radial:20,radial:40", "--epochs=5", "--steps_per_epoch=2",
            "--max_images=4", "--crop=16,18", "--num_phases=1", "--image_every=100"]
 
 
@@ -77,8 +77,14 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 
 
 def test_command_line_errors_are_clear(tmp_path):
-    missing = subprocess.run(COMMAND + [f"--output_dir={tmp_path / 'a'}", "--mode=adaptation"], capture_output=True, text=True)
-    assert missing.returncode == 2 and "adaptation needs --init_model" in missing.stderr
-    assert "Traceback" not in missing.stderr
+    adapt = [sys.executable, "experiments/adapt.py", f"--output_dir={tmp_path / 'a'}"]
+    missing = subprocess.run(adapt, capture_output=True, text=True)
+    assert missing.returncode == 1 and "--init_model must have a value" in missing.stderr
+    absent = subprocess.run(adapt + [f"--init_model={tmp_path / 'none.keras'}"], capture_output=True, text=True)
+    assert absent.returncode == 2 and "none.keras: no such model file" in absent.stderr
+    assert "Traceback" not in absent.stderr
+    two_tasks = subprocess.run([sys.executable, "experiments/train_conventional.py", f"--output_dir={tmp_path / 'c'}",
+                                "--tasks=radial:10,radial:20"], capture_output=True, text=True)
+    assert two_tasks.returncode == 2 and "conventional training takes exactly one task" in two_tasks.stderr
     bad_task = subprocess.run(COMMAND + [f"--output_dir={tmp_path / 'b'}", "--tasks=spiral:10"], capture_output=True, text=True)
     assert bad_task.returncode == 2 and "unknown mask type 'spiral'" in bad_task.stderr

@@ -1,0 +1,253 @@
+"""Time the unrolled network: forward, conventional train step, bilevel meta step (theta round and
+omega step separately, and the whole Algorithm 2 step), with the naive formulation beside it.
+
+    # The issue's reference configuration (batch 8, 160x180, 11 phases, l=3, d=4), both policies:
+    python benchmarks/bench_model.py --policies=residual,meta
+    # XLA on and off, CSV as well:
+    python benchmarks/bench_model.py --xla=false,true --csv=benchmarks/results/model.csv
+    # Scaling of time and memory in phases, image size and batch (CSV + PNG in benchmarks/results/):
+    python benchmarks/bench_model.py --scaling
+
+Every configuration runs in its own subprocess (so that its peak memory is its own), builds the
+network and data, runs each measured function ``--warmup`` times (tracing and first runs, not
+timed), then ``--repeats`` times; it prints one JSON line per (configuration, measure) with the
+median, min and max seconds, the peak resident memory of the process (CPU) or the device's peak
+allocation (GPU), and, for the ``explicit`` formulation, the speed-up over the ``autodiff`` one
+(``grad r_eps`` by autodiff through ``g`` instead of the explicit ``J_g^H``; see
+``lda_tf.loa.objective``) measured in the same run.
+
+Measures: ``forward`` (``model(inputs)``), ``conventional`` (one supervised Adam step on theta,
+batch of B), ``meta_theta`` (one penalty evaluation (17) and the theta step), ``meta_omega`` (one
+evaluation and the omega step), ``meta_step`` (``LOATrainer.train_step`` in meta mode: both, with
+Algorithm 2's gating). Meta measures use B/2 training + B/2 validation images (the paper: 4 + 4).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+MEASURES = ("forward", "conventional", "meta_theta", "meta_omega", "meta_step")
+RESULTS = Path(__file__).resolve().parent / "results"
+flags.DEFINE_list("batch", ["8"], "Batch sizes B (images per step; meta: B/2 train + B/2 val).")
+flags.DEFINE_list("phases", ["11"], "Phase counts T.")
+flags.DEFINE_list("size", ["160x180"], "Image sizes HxW.")
+flags.DEFINE_list("policies", ["residual", "meta"], "Phase policies (lda_tf.loa.phase.POLICIES).")
+flags.DEFINE_list("xla", ["false"], "jit_compile values to time (false, true).")
+flags.DEFINE_list("measures", list(MEASURES), f"Which of {MEASURES}.")
+flags.DEFINE_list("gradients", ["explicit", "autodiff"], "grad r_eps formulations; explicit is the library's.")
+flags.DEFINE_integer("num_layers", 3, "l: convolutions in g.", lower_bound=1)
+flags.DEFINE_integer("num_filters", 4, "d: kernels per convolution.", lower_bound=1)
+flags.DEFINE_integer("repeats", 5, "Timed repeats per measure.", lower_bound=1)
+flags.DEFINE_integer("warmup", 2, "Untimed runs first (tracing, allocation).", lower_bound=1)
+flags.DEFINE_string("csv", None, "Also write the results to this CSV file.")
+flags.DEFINE_bool("scaling", False, "Run the scaling sweeps (phases, size, batch) and write CSV + PNG to benchmarks/results/.")
+flags.DEFINE_string("config", None, "Internal: run one configuration (JSON) in this process.")
+
+
+def _peak_memory_bytes(tf) -> int:
+    if tf.config.list_logical_devices("GPU"):
+        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def _time(function, warmup: int, repeats: int) -> dict:
+    for _ in range(warmup):
+        function()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - start)
+    return {"median_s": float(np.median(seconds)), "min_s": float(min(seconds)), "max_s": float(max(seconds))}
+
+
+def run_configuration(config: dict) -> list[dict]:
+    """Build and time one configuration in this process; one result per measure."""
+    import keras
+    import tensorflow as tf
+
+    from lda_tf import UnrolledLOA
+    from lda_tf.data import parse_tasks
+    from lda_tf.mri import simulate_kspace
+    from lda_tf.training import LOATrainer
+    from lda_tf.training.bilevel import BilevelConfig, penalty_objective
+
+    keras.utils.set_random_seed(0)
+    batch, phases, (height, width) = config["batch"], config["phases"], config["size"]
+    tasks = parse_tasks("radial:10,radial:20,radial:30,radial:40")
+    rng = np.random.default_rng(0)
+    target = tf.constant(rng.random((batch, height, width)).astype(np.float32))
+    task_index = np.arange(batch) % len(tasks)
+    masks = tf.constant(np.stack([tasks[i].mask((height, width)) for i in task_index]))
+    inputs = (simulate_kspace(target, masks), masks, tf.constant(task_index, tf.int32))
+    half = max(batch // 2, 1)
+    split = lambda lo, hi: (tuple(part[lo:hi] for part in inputs), target[lo:hi])  # noqa: E731
+    meta_data = {"train": split(0, half), "val": split(half, 2 * half) if batch > 1 else split(0, 1)}
+
+    def network(num_tasks):
+        return UnrolledLOA.meta_paper(num_tasks=num_tasks, num_phases=phases, num_layers=config["num_layers"],
+                                      num_filters=config["num_filters"], policy=config["policy"],
+                                      regularizer_gradient=config["gradients"])
+
+    def trainer(mode):
+        result = LOATrainer(network(0 if mode == "conventional" else len(tasks)), mode,
+                            BilevelConfig(delta0=0.0, delta_tol=0.0))  # delta 0: every step applies
+        result.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+        return result
+
+    jit = config["xla"]
+    functions = {}
+    if "forward" in config["measures"]:
+        model = network(len(tasks))
+        functions["forward"] = tf.function(lambda: model(inputs), jit_compile=jit)
+    if "conventional" in config["measures"]:
+        conventional = trainer("conventional")
+        functions["conventional"] = tf.function(lambda: conventional.train_step((inputs, target)), jit_compile=jit)
+    meta = trainer("meta") if {"meta_theta", "meta_omega", "meta_step"} & set(config["measures"]) else None
+    def bilevel_half(group: str):
+        """One penalty evaluation (17) and the step of one variable group (tf.function turns
+        default arguments into inputs, hence this factory)."""
+        variables = meta.network.theta_variables if group == "theta" else meta.network.omega_variables
+        optimizer = meta.theta_optimizer if group == "theta" else meta.omega_optimizer
+
+        def step():
+            evaluation = penalty_objective(meta.batch_loss, meta_data["train"], meta_data["val"],
+                                           meta.network.theta_variables, meta.network.omega_variables, meta.penalty_weight)
+            optimizer.apply(evaluation.theta_gradients if group == "theta" else evaluation.omega_gradients, variables)
+            return evaluation.objective
+
+        return tf.function(step, jit_compile=jit)
+
+    for measure, group in (("meta_theta", "theta"), ("meta_omega", "omega")):
+        if measure in config["measures"]:
+            functions[measure] = bilevel_half(group)
+    if "meta_step" in config["measures"]:
+        functions["meta_step"] = tf.function(lambda: meta.train_step(meta_data), jit_compile=jit)
+
+    results = []
+    for measure, function in functions.items():
+        timing = _time(function, config["warmup"], config["repeats"])
+        results.append({**{k: v for k, v in config.items() if k != "measures"}, "size": f"{height}x{width}",
+                        "measure": measure, **timing, "peak_memory_gib": _peak_memory_bytes(tf) / 2**30,
+                        "device": "GPU" if tf.config.list_logical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"})
+    return results
+
+
+def _configurations() -> list[dict]:
+    sizes = [tuple(int(v) for v in size.split("x")) for size in FLAGS.size]
+    xla = [value.lower() in ("true", "1", "yes") for value in FLAGS.xla]
+    combos = itertools.product([int(b) for b in FLAGS.batch], [int(t) for t in FLAGS.phases], sizes, FLAGS.policies, xla,
+                               FLAGS.gradients)
+    return [dict(batch=b, phases=t, size=s, policy=p, xla=x, gradients=g, num_layers=FLAGS.num_layers,
+                 num_filters=FLAGS.num_filters, measures=FLAGS.measures, warmup=FLAGS.warmup, repeats=FLAGS.repeats)
+            for b, t, s, p, x, g in combos]
+
+
+def _run_in_subprocess(config: dict) -> list[dict]:
+    command = [sys.executable, __file__, f"--config={json.dumps(config)}"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"configuration {config} failed:\n{result.stderr[-3000:]}")
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def _add_speedups(results: list[dict]) -> None:
+    """``speedup_vs_autodiff`` on each explicit result with an autodiff twin."""
+    key = lambda r: (r["batch"], r["phases"], r["size"], r["policy"], r["xla"], r["measure"])  # noqa: E731
+    reference = {key(r): r["median_s"] for r in results if r["gradients"] == "autodiff"}
+    for result in results:
+        if result["gradients"] == "explicit" and key(result) in reference:
+            result["speedup_vs_autodiff"] = reference[key(result)] / result["median_s"]
+
+
+def _write_csv(results: list[dict], path: Path) -> None:
+    fields = sorted({name for result in results for name in result}, key=lambda n: list(results[0]).index(n) if n in results[0] else 99)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(results)
+
+
+def _scaling() -> list[dict]:
+    """Sweeps around the reference point (batch 8, 160x180, 11 phases, residual policy)."""
+    base = dict(batch=8, phases=11, size=(160, 180), policy="residual", xla=False, gradients="explicit",
+                num_layers=FLAGS.num_layers, num_filters=FLAGS.num_filters, measures=["forward", "meta_theta"],
+                warmup=1, repeats=3)
+    sweeps = {"phases": [1, 3, 5, 7, 9, 11, 13, 15], "size": [(128, 128), (160, 180), (192, 192), (256, 256), (320, 320)],
+              "batch": [1, 2, 4, 8, 16, 32]}
+    results = []
+    for swept, values in sweeps.items():
+        for value in values:
+            for result in _run_in_subprocess({**base, swept: value}):
+                results.append({**result, "sweep": swept})
+                print(json.dumps(results[-1]), flush=True)
+    return results
+
+
+def _plot_scaling(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(2, 3, figsize=(13, 7))
+    for column, swept in enumerate(("phases", "size", "batch")):
+        rows = [r for r in results if r["sweep"] == swept]
+        for measure in ("forward", "meta_theta"):
+            chosen = [r for r in rows if r["measure"] == measure]
+            x = [int(np.prod([int(v) for v in r["size"].split("x")])) if swept == "size" else r[swept] for r in chosen]
+            axes[0, column].plot(x, [r["median_s"] for r in chosen], "o-", label=measure)
+            axes[1, column].plot(x, [r["peak_memory_gib"] for r in chosen], "o-", label=measure)
+        label = "pixels (H x W)" if swept == "size" else swept
+        axes[0, column].set(xlabel=label, ylabel="seconds (median)", title=f"time vs {label}")
+        axes[1, column].set(xlabel=label, ylabel="peak memory (GiB, process)", title=f"memory vs {label}")
+        for axis in axes[:, column]:
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=8)
+    figure.suptitle(f"residual policy, l={FLAGS.num_layers}, d={FLAGS.num_filters}; others at batch 8, 160x180, 11 phases "
+                    f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores)", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def main(argv):
+    del argv
+    if FLAGS.config:  # one configuration, in this (child) process
+        for result in run_configuration(json.loads(FLAGS.config)):
+            print(json.dumps(result), flush=True)
+        return
+    if FLAGS.scaling:
+        results = _scaling()
+        _write_csv(results, RESULTS / "scaling_cpu.csv")
+        _plot_scaling(results, RESULTS / "scaling_cpu.png")
+        print(f"written: {RESULTS / 'scaling_cpu.csv'}, {RESULTS / 'scaling_cpu.png'}")
+        return
+    unknown = set(FLAGS.measures) - set(MEASURES)
+    if unknown:
+        raise app.UsageError(f"--measures: unknown {sorted(unknown)}; choose from {MEASURES}")
+    results = []
+    for config in _configurations():
+        results += _run_in_subprocess(config)
+    _add_speedups(results)
+    for result in results:
+        print(json.dumps(result), flush=True)
+    if FLAGS.csv:
+        _write_csv(results, Path(FLAGS.csv))
+
+
+if __name__ == "__main__":
+    app.run(main)

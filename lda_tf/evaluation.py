@@ -1,0 +1,129 @@
+"""Test-set evaluation of any reconstruction method on any task set (SPEC 6 metrics).
+
+A *reconstructor* maps a batch of model inputs ``(kspace, mask, task_index)`` to complex images.
+:func:`evaluate` runs one over a task's test images and returns one row per image (PSNR, SSIM,
+NMSE, computed in NumPy by scikit-image, :mod:`lda_tf.metrics`); :func:`summarize` reduces rows
+to mean and standard deviation per (task, method).
+
+Decision: the standard deviation is the population one (``numpy.std``, ddof 0) over the test
+images; the papers do not say which they report.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import tensorflow as tf
+
+from lda_tf import metrics
+from lda_tf.atomic import atomic_file
+from lda_tf.baselines import tv_reconstruction
+from lda_tf.data.pipeline import single_task_batches
+from lda_tf.data.tasks import Task
+from lda_tf.loa.model import UnrolledLOA
+from lda_tf.mri.operators import MRIOperator
+
+Reconstructor = Callable[[tuple], tf.Tensor]
+METRICS = ("psnr", "ssim", "nmse")
+ROW_FIELDS = ("method", "task", "ratio", "image", *METRICS)
+
+
+def zero_filling(inputs) -> tf.Tensor:
+    """``F^H P y``."""
+    return MRIOperator.create(inputs[0], inputs[1]).zero_filled()
+
+
+def tv(weight: float) -> Reconstructor:
+    """TV-regularised reconstruction with ``weight`` (:mod:`lda_tf.baselines`)."""
+    return lambda inputs: tv_reconstruction(inputs[0], inputs[1], weight)
+
+
+def network_reconstructor(network: UnrolledLOA) -> Reconstructor:
+    """The unrolled network's output ``x_T``; one trace per batch shape."""
+    return tf.function(lambda inputs: network(inputs, training=False), reduce_retracing=True)
+
+
+def task_weight(network: UnrolledLOA, task_index: int) -> float | None:
+    """``sigma(omega_i)`` of a network with tasks; ``None`` for a conventional one (kappa = 1)."""
+    if network.num_tasks == 0:
+        return None
+    return float(tf.sigmoid(network.omega[task_index]))
+
+
+def reconstruct_all(reconstruct: Reconstructor, images: np.ndarray, task: Task, task_index: int = 0,
+                    batch_size: int = 8) -> np.ndarray:
+    """Reconstructions ``[N, H, W]`` of ``images`` from ``task``'s measurements. The last batch is
+    padded to ``batch_size`` (repeating its last image) so a traced network sees one shape."""
+    padding = -len(images) % batch_size
+    padded = np.concatenate([images, np.repeat(images[-1:], padding, axis=0)]) if padding else images
+    batches = single_task_batches(padded, task, batch_size, task_index=task_index, shuffle=False)
+    return np.concatenate([reconstruct(inputs).numpy() for inputs, _ in batches])[: len(images)]
+
+
+def metric_rows(images: np.ndarray, recons: np.ndarray, task: Task, method: str) -> list[dict]:
+    """One row per image: PSNR, SSIM, NMSE of ``recons`` against ``images``."""
+    return [dict(method=method, task=task.name, ratio=round(task.ratio * 100, 6), image=index,
+                 **{name: getattr(metrics, name)(truth, recon) for name in METRICS})
+            for index, (truth, recon) in enumerate(zip(images, recons))]
+
+
+def evaluate(reconstruct: Reconstructor, images: np.ndarray, task: Task, method: str, task_index: int = 0,
+             batch_size: int = 8) -> list[dict]:
+    """One row per image of ``images`` reconstructed from ``task``'s measurements."""
+    return metric_rows(images, reconstruct_all(reconstruct, images, task, task_index, batch_size), task, method)
+
+
+def summarize(rows: Iterable[dict], task_weights: dict | None = None) -> list[dict]:
+    """Mean and std of each metric per (task, method), in order of first appearance;
+    ``task_weights[(task, method)]`` adds the ``sigma_omega`` column."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["task"], row["method"]), []).append(row)
+    summary = []
+    for (task, method), members in groups.items():
+        entry = dict(task=task, ratio=members[0]["ratio"], method=method, images=len(members))
+        for name in METRICS:
+            values = np.array([member[name] for member in members], np.float64)
+            entry[f"{name}_mean"], entry[f"{name}_std"] = float(values.mean()), float(values.std())
+        entry["sigma_omega"] = (task_weights or {}).get((task, method))
+        summary.append(entry)
+    return summary
+
+
+def write_rows(rows: list[dict], path: str | os.PathLike) -> None:
+    """CSV with a header, written atomically."""
+    rows = list(rows)
+    with atomic_file(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else list(ROW_FIELDS))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_rows(path: str | os.PathLike) -> list[dict]:
+    """Rows written by :func:`write_rows`, numbers converted back."""
+    def convert(value: str):
+        if value == "":
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                return float(value)
+            except ValueError:
+                return value
+
+    with open(path, newline="") as handle:
+        return [{key: convert(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def training_settings(model_path: str | os.PathLike) -> dict:
+    """The settings recorded in ``config.json`` next to a trained ``model.keras`` ({} if none)."""
+    config = Path(model_path).resolve().parent / "config.json"
+    if not config.is_file():
+        return {}
+    return json.loads(config.read_text()).get("settings", {})

@@ -1,0 +1,267 @@
+"""Tables 1-5 of the meta paper, end to end: data check (and BraTS conversion), meta training once
+per contrast, adaptation where the table needs it, conventional training per task, the
+zero-filling and TV anchors, test-set evaluation, the table beside the published one, a figure.
+
+Tables (section 5 of the meta paper):
+
+====== ======== ==================================== ==========================================
+table  contrast tasks evaluated                      meta row from
+====== ======== ==================================== ==========================================
+1      T1       radial 10/20/30/40 %                 the meta-trained network
+2      T1       radial 15/25/35 % (unseen)           adaptation of the T1 meta network (5.4)
+3      T2       radial 10/20/30/40 %                 the meta-trained network
+4      T2       radial 15/25/35 % (unseen)           adaptation of the T2 meta network
+5      T2       Cartesian 10/20/30/40 % (unseen)     adaptation of the T2 meta network
+====== ======== ==================================== ==========================================
+
+The conventional rows are trained per task on that task (section 5.2). Profiles: ``paper`` uses
+SPEC 4's values; ``quick`` scales resolution, phases, epochs and data down for a CPU (the values
+are in :data:`PROFILES` and printed with the table); ``smoke`` only checks that the chain runs.
+
+Decision (quick profile, sized so that ``make demo`` ends within 20 minutes on a 2-core CPU): the
+160x180 slices are downsampled to 80x90 (the whole brain at half resolution) rather than cropped;
+3 phases instead of 11; meta 4 epochs (240 bilevel steps of 4 + 4 images); conventional 15 epochs
+of batch 8 per task on train + val (180 steps, 1440 image passes of its own task against meta's
+240 per task; the paper's ratio is 900k to 30k); adaptation 4 epochs. Everything else (Adam 1e-3,
+the bilevel schedule, the network's l = 3, d = 4) is the paper's.
+
+Output directory::
+
+    data/brats_<contrast>/          converted BraTS (when --brats_dir is given)
+    runs/<run>/                     each training run (config, checkpoints, TensorBoard logs, model)
+    table<N>/config.json            the reproduction's settings, version, commit
+    table<N>/per_image.csv          every test image's metrics for every method and task
+    table<N>/table<N>.{md,csv}      the table, the published values, the gains
+    table<N>/figure<N>.png          Figure-1-style comparison on one test slice
+
+All tables can share one output directory, so that tables 1-2 (and 3-5) train their contrast's
+meta network once. Re-running resumes: finished training runs are reused, unfinished ones resume
+from their last checkpoint; evaluation and reporting are redone. ``overwrite`` retrains the runs
+this table uses from scratch (converted data and other tables' runs are kept).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from lda_tf.baselines import select_tv_weight
+from lda_tf.data import load_images, parse_tasks, single_task_batches
+from lda_tf.data.brats import DATASET_URL, BratsProtocol, convert_brats
+from lda_tf.data.sample import sample_dir
+from lda_tf.data.shards import read_manifest
+from lda_tf.data.tasks import Task
+from lda_tf.data.volumes import downsample
+from lda_tf.evaluation import (metric_rows, network_reconstructor, reconstruct_all, summarize, task_weight, tv,
+                               write_rows, zero_filling)
+from lda_tf.figures import comparison_figure
+from lda_tf.provenance import run_record
+from lda_tf.report import markdown, published_table, table_rows, write_table
+from lda_tf.training.run import RunConfig, run_training
+
+META_TASKS = "radial:10,radial:20,radial:30,radial:40"
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSpec:
+    number: int
+    contrast: str  # BraTS modality: t1 or t2
+    tasks: str  # the tasks the table evaluates
+    adapted: bool  # meta row from adapting the meta network to these (unseen) tasks
+    title: str
+
+
+TABLES = {
+    1: TableSpec(1, "t1", META_TASKS, False, "T1, radial masks"),
+    2: TableSpec(2, "t1", "radial:15,radial:25,radial:35", True, "T1, radial masks, unseen ratios (adaptation)"),
+    3: TableSpec(3, "t2", META_TASKS, False, "T2, radial masks"),
+    4: TableSpec(4, "t2", "radial:15,radial:25,radial:35", True, "T2, radial masks, unseen ratios (adaptation)"),
+    5: TableSpec(5, "t2", "cartesian:10,cartesian:20,cartesian:30,cartesian:40", True,
+                 "T2, random Cartesian masks, unseen pattern (adaptation)"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    name: str
+    network: dict  # UnrolledLOA overrides of meta and conventional networks
+    meta: dict  # RunConfig overrides per mode
+    conventional: dict
+    adaptation: dict
+    downsample: int
+    description: str
+
+
+PROFILES = {
+    "paper": Profile(
+        "paper", network={}, meta=dict(epochs=100), conventional=dict(epochs=2000, batch_size=25),
+        adaptation=dict(epochs=50, max_images=100, batch_size=25), downsample=1,
+        description="paper profile: SPEC 4 (11 phases, meta 100 epochs at batch 4+4, conventional 2000 epochs at "
+                    "batch 25 on train+val, adaptation 50 epochs on 100 images)",
+    ),
+    "quick": Profile(
+        "quick", network=dict(num_phases=3), meta=dict(epochs=4),
+        conventional=dict(epochs=15, batch_size=8, validation_every=5, checkpoint_every=5),
+        adaptation=dict(epochs=4, max_images=100, batch_size=8), downsample=2,
+        description="QUICK profile, scaled down for a CPU: images downsampled 2x (80x90 from 160x180), 3 phases "
+                    "instead of 11, meta 4 epochs instead of 100, conventional 15 instead of 2000 (batch 8), "
+                    "adaptation 4 instead of 50; numbers are not comparable to the paper's",
+    ),
+    "smoke": Profile(
+        "smoke", network=dict(num_phases=1), meta=dict(epochs=1, steps_per_epoch=2, max_images=4),
+        conventional=dict(epochs=1, steps_per_epoch=2, batch_size=4, max_images=4),
+        adaptation=dict(epochs=1, steps_per_epoch=2, batch_size=4, max_images=4), downsample=10,
+        description="SMOKE profile: checks the whole chain in about a minute (16x18 images, 1 phase, 2 steps per "
+                    "run); its numbers mean nothing",
+    ),
+}
+
+
+def locate_brats_releases(brats_dir: str) -> tuple[Path, Path]:
+    """The training and validation releases inside ``brats_dir``: the folders whose names contain
+    ``Training`` (holding ``HGG/``) and ``Validation`` (as unpacked from the BraTS 2018 archives:
+    ``MICCAI_BraTS_2018_Data_Training``, ``MICCAI_BraTS_2018_Data_Validation``)."""
+    root = Path(brats_dir)
+    expected = (f"expected {root}/MICCAI_BraTS_2018_Data_Training/HGG/<case>/<case>_t1.nii.gz (and _t2) and "
+                f"{root}/MICCAI_BraTS_2018_Data_Validation/<case>/<case>_t1.nii.gz, as unpacked from the BraTS 2018 "
+                f"archives (registration and download: {DATASET_URL})")
+    if not root.is_dir():
+        raise FileNotFoundError(f"BRATS_DIR {root} is not a directory; {expected}")
+    folders = [path for path in root.iterdir() if path.is_dir()]
+    training = [path for path in folders if "training" in path.name.lower() and (path / "HGG").is_dir()]
+    validation = [path for path in folders if "validation" in path.name.lower()]
+    if len(training) != 1 or len(validation) != 1:
+        raise ValueError(f"BRATS_DIR {root} is not in the BraTS 2018 layout: found {len(training)} training release(s) "
+                         f"with HGG/ and {len(validation)} validation release(s); {expected}")
+    return training[0], validation[0]
+
+
+class Reproduction:
+    """One table (:data:`TABLES`) by one profile (:data:`PROFILES`) into ``output_dir``.
+
+    Data: ``brats_dir`` (raw BraTS 2018, converted here by the paper's protocol), else
+    ``dataset_dir`` (an already converted dataset of the table's contrast), else the embedded
+    sample (single-contrast MNI152 slices, labelled as such).
+    """
+
+    def __init__(self, table: int, profile: str, output_dir: str, brats_dir: str | None = None,
+                 dataset_dir: str | None = None, seed: int = 0, overwrite: bool = False, verbose: int = 2,
+                 log=print):
+        if table not in TABLES:
+            raise ValueError(f"--table must be one of {sorted(TABLES)}; got {table}")
+        if profile not in PROFILES:
+            raise ValueError(f"--profile must be one of {sorted(PROFILES)}; got {profile!r}")
+        if brats_dir and dataset_dir:
+            raise ValueError("give --brats_dir (raw BraTS) or --dataset_dir (converted), not both")
+        self.spec, self.profile = TABLES[table], PROFILES[profile]
+        self.output = Path(output_dir)
+        self.brats_releases = locate_brats_releases(brats_dir) if brats_dir else None  # fail fast
+        if dataset_dir:
+            read_manifest(dataset_dir)  # fail fast on a directory that is not a converted dataset
+        self.dataset_dir = dataset_dir
+        self.seed, self.overwrite, self.verbose, self.log = seed, overwrite, verbose, log
+        self.timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ data
+    def data_source(self) -> tuple[str, str]:
+        """(converted dataset directory, a label for the report)."""
+        if self.brats_releases:
+            converted = self.output / "data" / f"brats_{self.spec.contrast}"
+            if not (converted / "manifest.json").is_file():
+                self.log(f"converting BraTS 2018 {self.spec.contrast.upper()} into {converted} ...")
+                convert_brats(*self.brats_releases, converted, BratsProtocol(modality=self.spec.contrast))
+            return str(converted), f"BraTS 2018 {self.spec.contrast.upper()} (converted by the paper's protocol)"
+        if self.dataset_dir:
+            return self.dataset_dir, f"converted dataset {self.dataset_dir}"
+        return str(sample_dir()), ("embedded sample: MNI152 template slices (one contrast, T1-weighted), "
+                                   "NOT BraTS; 60/30/20 train/val/test images")
+
+    def images(self, dataset_dir: str, split: str) -> np.ndarray:
+        images = load_images(dataset_dir, split)
+        if self.profile.downsample > 1:
+            images = downsample(images, self.profile.downsample, f"{dataset_dir} {split}")
+        return images
+
+    # ------------------------------------------------------------------ training
+    def train(self, name: str, mode: str, dataset_dir: str, tasks: str, **overrides) -> keras.Model:
+        """One training run under ``runs/name`` (reused when finished, resumed otherwise)."""
+        start = time.perf_counter()
+        settings = {**getattr(self.profile, mode), **overrides}
+        network = {} if mode == "adaptation" else dict(self.profile.network)
+        config = RunConfig(output_dir=str(self.output / "runs" / name), mode=mode, dataset_dir=dataset_dir, tasks=tasks,
+                           downsample=self.profile.downsample, network=network, seed=self.seed,
+                           verbose=self.verbose, overwrite=self.overwrite, **settings)
+        model_path = Path(config.output_dir) / "model.keras"
+        if self.overwrite or not model_path.is_file():
+            self.log(f"training {name} ({mode}, tasks {tasks}) ...")
+            run_training(config)
+        self.timings[f"train {name}"] = time.perf_counter() - start
+        return keras.models.load_model(model_path)
+
+    # ------------------------------------------------------------------ the whole table
+    def run(self) -> dict:
+        """Everything; returns paths and the Markdown table."""
+        table_dir = self.output / f"table{self.spec.number}"
+        if table_dir.exists() and self.overwrite:
+            shutil.rmtree(table_dir)
+        table_dir.mkdir(parents=True, exist_ok=True)
+        settings = dict(table=self.spec.number, profile=self.profile.name, brats_releases=[str(p) for p in self.brats_releases or ()],
+                        dataset_dir=self.dataset_dir, seed=self.seed, overwrite=self.overwrite)
+        (table_dir / "config.json").write_text(json.dumps(run_record("experiments/reproduce.py", settings), indent=2) + "\n")
+
+        dataset_dir, data_label = self.data_source()
+        contrast = self.spec.contrast
+        meta = self.train(f"meta_{contrast}", "meta", dataset_dir, META_TASKS)
+        tasks = parse_tasks(self.spec.tasks)
+        if self.spec.adapted:
+            mask_name = "_".join(task.name for task in tasks)
+            meta = self.train(f"adapt_{contrast}_{mask_name}", "adaptation", dataset_dir, self.spec.tasks,
+                              init_model=str(self.output / "runs" / f"meta_{contrast}" / "model.keras"))
+        conventional = {task: self.train(f"conventional_{contrast}_{task.name}", "conventional", dataset_dir,
+                                         _task_spec(task)) for task in tasks}
+
+        start = time.perf_counter()
+        test, val = self.images(dataset_dir, "test"), self.images(dataset_dir, "val")
+        rows, weights, tv_weights, figure_recons = [], {}, {}, {}
+        figure_index = len(test) // 2
+        reconstructors = {"meta": network_reconstructor(meta)}
+        for index, task in enumerate(tasks):
+            tv_weights[task.name] = select_tv_weight(single_task_batches(val, task, 8, shuffle=False))
+            methods = {"zero_filling": (zero_filling, 0), "tv": (tv(tv_weights[task.name]), 0),
+                       "conventional": (network_reconstructor(conventional[task]), 0),
+                       "meta": (reconstructors["meta"], index)}
+            for method, (reconstruct, task_index) in methods.items():
+                recons = reconstruct_all(reconstruct, test, task, task_index)
+                rows += metric_rows(test, recons, task, method)
+                figure_recons.setdefault(method, {})[task.ratio * 100] = recons[figure_index]
+            weights[(task.name, "meta")] = task_weight(meta, index)
+        self.timings["evaluation"] = time.perf_counter() - start
+
+        write_rows(rows, table_dir / "per_image.csv")
+        result_rows = table_rows(summarize(rows, weights), published_table(self.spec.number))
+        notes = [
+            f"data: {data_label}; {len(test)} test images per task",
+            self.profile.description,
+            "TV weight per task (best validation PSNR): " + ", ".join(f"{name} {w:g}" for name, w in tv_weights.items()),
+            "published values: journal version, Table " + str(self.spec.number) + " (BraTS 2018 "
+            + contrast.upper() + ", 160x180, 11 phases)",
+            "wall time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.timings.items()),
+        ]
+        title = f"Table {self.spec.number}: {self.spec.title}"
+        text = markdown(title, result_rows, notes)
+        csv_path, markdown_path = write_table(result_rows, text, table_dir, f"table{self.spec.number}")
+        masks = {task.ratio * 100: task.mask(test.shape[1:]) for task in tasks}
+        figure = comparison_figure(test[figure_index], {m: figure_recons[m] for m in ("conventional", "meta")}, masks,
+                                   table_dir / f"figure{self.spec.number}.png", title=f"{title} — test image {figure_index}")
+        return dict(markdown=text, table_csv=csv_path, table_markdown=markdown_path, figure=figure,
+                    per_image=table_dir / "per_image.csv", logs=self.output / "runs")
+
+
+def _task_spec(task: Task) -> str:
+    return f"{task.mask_type}:{task.ratio * 100:g}:{task.seed}"
