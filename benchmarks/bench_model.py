@@ -186,7 +186,7 @@ def _scaling() -> list[dict]:
     """Sweeps around the reference point (batch 8, 160x180, 11 phases, residual policy)."""
     base = dict(batch=8, phases=11, size=(160, 180), policy="residual", xla=False, gradients="explicit",
                 num_layers=FLAGS.num_layers, num_filters=FLAGS.num_filters, measures=["forward", "meta_theta"],
-                warmup=1, repeats=3)
+                warmup=1, repeats=2)
     sweeps = {"phases": [1, 3, 5, 7, 9, 11, 13, 15], "size": [(128, 128), (160, 180), (192, 192), (256, 256), (320, 320)],
               "batch": [1, 2, 4, 8, 16, 32]}
     results = []

@@ -48,6 +48,8 @@ def _define_common(mode: str) -> None:
     flags.DEFINE_integer("image_every", 10, "Epochs between TensorBoard images.", lower_bound=1)
     flags.DEFINE_integer("max_consecutive_skips", 10, "Stop after this many non-finite steps in a row.", lower_bound=1)
     flags.DEFINE_enum("distribute", "none", ["none", "mirrored"], "mirrored: tf.distribute.MirroredStrategy over all GPUs.")
+    flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"], "XLA for the training step; auto: on with a GPU "
+                      "(Keras's rule), off on CPU (measured slower there).")
     flags.DEFINE_bool("overwrite", False, "Replace an existing run directory instead of resuming it.")
     flags.DEFINE_integer("verbose", 1, "Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.")
     flags.mark_flag_as_required("output_dir")
@@ -131,7 +133,7 @@ def config_from_flags(mode: str) -> RunConfig:
         noise_snr_db=FLAGS.noise_snr_db, seed=FLAGS.seed, checkpoint_every=FLAGS.checkpoint_every,
         validation_every=FLAGS.validation_every,
         image_every=FLAGS.image_every, max_consecutive_skips=FLAGS.max_consecutive_skips,
-        distribute=FLAGS.distribute, overwrite=FLAGS.overwrite, verbose=FLAGS.verbose,
+        distribute=FLAGS.distribute, jit_compile=FLAGS.jit_compile, overwrite=FLAGS.overwrite, verbose=FLAGS.verbose,
     )
 
 

@@ -65,6 +65,9 @@ class RunConfig:
     image_every: int = 10
     max_consecutive_skips: int = 10
     distribute: str = "none"  # "mirrored": MirroredStrategy over the visible devices
+    # XLA for the train / test steps: "auto" is Keras's rule (on with a GPU and no distribution
+    # strategy, off on CPU-only machines, where it measured 2.3x slower: benchmarks/README.md).
+    jit_compile: str = "auto"
     overwrite: bool = False
     verbose: int = 1
 
@@ -133,7 +136,8 @@ def run_training(config: RunConfig) -> LOATrainer:
     with strategy.scope():
         network = _network(config, num_tasks=len(tasks))
         trainer = LOATrainer(network, config.mode, BilevelConfig(**config.bilevel))
-        trainer.compile(keras.optimizers.Adam(config.learning_rate), keras.optimizers.Adam(config.omega_learning_rate))
+        trainer.compile(keras.optimizers.Adam(config.learning_rate), keras.optimizers.Adam(config.omega_learning_rate),
+                        jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile])
     initial_epoch = restore_latest(trainer, output / "checkpoints")
     if initial_epoch >= config.epochs:
         return trainer

@@ -1,0 +1,51 @@
+"""Graphs compile once per shape and phase count: steps, epochs and stair growth do not retrace
+beyond one trace per phase count (tracing is counted as Python executions of ``unroll``)."""
+
+import tensorflow as tf
+
+from lda_tf.training.callbacks import StairTraining
+from lda_tf.data import single_task_batches
+from tests.training.helpers import TASKS, images, meta_batches, trainer
+
+
+def _count_unrolls(model):
+    calls = []
+    original = model.network.unroll
+
+    def counting(*args, **kwargs):
+        calls.append(model.network.active_phases)
+        return original(*args, **kwargs)
+
+    model.network.unroll = counting
+    return calls
+
+
+def test_training_steps_and_epochs_trace_once():
+    model = trainer("meta", num_phases=1)
+    calls = _count_unrolls(model)
+    model.fit(meta_batches(), epochs=1, steps_per_epoch=1, verbose=0)
+    per_trace = len(calls)
+    assert per_trace > 0
+    model.fit(meta_batches(), epochs=3, steps_per_epoch=3, verbose=0)
+    assert len(calls) == per_trace  # 9 more steps, no new trace
+
+
+def test_stair_growth_traces_once_per_phase_count():
+    model = trainer("conventional", num_phases=3)  # growth recompiles every mode alike; this one traces fastest
+    calls = _count_unrolls(model)
+    stair = StairTraining(initial_phases=1, phases_per_stage=1, max_phases=3, epochs_per_stage=2)
+    model.fit(single_task_batches(images("train"), TASKS[0], 2, repeat=True), epochs=6, steps_per_epoch=2, verbose=0,
+              callbacks=[stair])
+    traced_counts = sorted(set(calls))
+    assert traced_counts == [1, 2, 3]
+    per_count = [calls.count(count) for count in traced_counts]
+    assert per_count[0] == per_count[1] == per_count[2]  # the same number of unrolls per trace at each count
+
+
+def test_forward_function_traces_once_per_shape():
+    model = trainer("conventional", num_phases=1).network
+    forward = tf.function(lambda inputs: model(inputs))
+    batch = next(iter(meta_batches()))["train"][0]
+    for _ in range(3):
+        forward(batch)
+    assert forward.experimental_get_tracing_count() == 1
