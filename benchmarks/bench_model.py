@@ -53,7 +53,8 @@ flags.DEFINE_integer("num_filters", 4, "d: kernels per convolution.", lower_boun
 flags.DEFINE_integer("repeats", 5, "Timed repeats per measure.", lower_bound=1)
 flags.DEFINE_integer("warmup", 2, "Untimed runs first (tracing, allocation).", lower_bound=1)
 flags.DEFINE_string("csv", None, "Also write the results to this CSV file.")
-flags.DEFINE_bool("scaling", False, "Run the scaling sweeps (phases, size, batch) and write CSV + PNG to benchmarks/results/.")
+flags.DEFINE_bool("scaling", False, "Run the scaling sweeps and write CSV + PNG to benchmarks/results/.")
+flags.DEFINE_list("sweeps", ["phases", "size", "batch"], "With --scaling: which sweeps to (re)run; the CSV keeps the others' rows.")
 flags.DEFINE_string("config", None, "Internal: run one configuration (JSON) in this process.")
 
 
@@ -182,20 +183,35 @@ def _write_csv(results: list[dict], path: Path) -> None:
         writer.writerows(results)
 
 
-def _scaling() -> list[dict]:
-    """Sweeps around the reference point (batch 8, 160x180, 11 phases, residual policy)."""
+def _scaling(previous: list[dict]) -> list[dict]:
+    """Sweeps around the reference point (batch 8, 160x180, 11 phases, residual policy); rows of
+    ``previous`` from sweeps not named in ``--sweeps`` are kept."""
     base = dict(batch=8, phases=11, size=(160, 180), policy="residual", xla=False, gradients="explicit",
                 num_layers=FLAGS.num_layers, num_filters=FLAGS.num_filters, measures=["forward", "meta_theta"],
                 warmup=1, repeats=2)
     sweeps = {"phases": [1, 3, 5, 7, 9, 11, 13, 15], "size": [(128, 128), (160, 180), (192, 192), (256, 256), (320, 320)],
               "batch": [1, 2, 4, 8, 16, 32]}
-    results = []
-    for swept, values in sweeps.items():
-        for value in values:
+    results = [row for row in previous if row["sweep"] not in FLAGS.sweeps]
+    for swept in FLAGS.sweeps:
+        for value in sweeps[swept]:
             for result in _run_in_subprocess({**base, swept: value}):
                 results.append({**result, "sweep": swept})
                 print(json.dumps(results[-1]), flush=True)
     return results
+
+
+def _parse_row(row: dict) -> dict:
+    """A CSV row back to numbers where it holds them."""
+    parsed = {}
+    for key, value in row.items():
+        try:
+            parsed[key] = int(value)
+        except ValueError:
+            try:
+                parsed[key] = float(value)
+            except ValueError:
+                parsed[key] = value
+    return parsed
 
 
 def _plot_scaling(results: list[dict], path: Path) -> None:
@@ -231,7 +247,11 @@ def main(argv):
             print(json.dumps(result), flush=True)
         return
     if FLAGS.scaling:
-        results = _scaling()
+        previous = []
+        if (RESULTS / "scaling_cpu.csv").is_file():
+            with open(RESULTS / "scaling_cpu.csv", newline="") as handle:
+                previous = [_parse_row(row) for row in csv.DictReader(handle)]
+        results = _scaling(previous)
         _write_csv(results, RESULTS / "scaling_cpu.csv")
         _plot_scaling(results, RESULTS / "scaling_cpu.png")
         print(f"written: {RESULTS / 'scaling_cpu.csv'}, {RESULTS / 'scaling_cpu.png'}")

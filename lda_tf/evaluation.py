@@ -104,23 +104,6 @@ def write_rows(rows: list[dict], path: str | os.PathLike) -> None:
         writer.writerows(rows)
 
 
-def read_rows(path: str | os.PathLike) -> list[dict]:
-    """Rows written by :func:`write_rows`, numbers converted back."""
-    def convert(value: str):
-        if value == "":
-            return None
-        try:
-            return int(value)
-        except ValueError:
-            try:
-                return float(value)
-            except ValueError:
-                return value
-
-    with open(path, newline="") as handle:
-        return [{key: convert(value) for key, value in row.items()} for row in csv.DictReader(handle)]
-
-
 def training_settings(model_path: str | os.PathLike) -> dict:
     """The settings recorded in ``config.json`` next to a trained ``model.keras`` ({} if none)."""
     config = Path(model_path).resolve().parent / "config.json"

@@ -162,8 +162,11 @@ class Reproduction:
         self.spec, self.profile = TABLES[table], PROFILES[profile]
         self.output = Path(output_dir)
         self.brats_releases = locate_brats_releases(brats_dir) if brats_dir else None  # fail fast
-        if dataset_dir:
-            read_manifest(dataset_dir)  # fail fast on a directory that is not a converted dataset
+        if dataset_dir:  # fail fast on a directory that is not a converted dataset, or of another contrast
+            modality = read_manifest(dataset_dir).get("protocol", {}).get("modality")
+            if modality and modality != self.spec.contrast:
+                raise ValueError(f"--dataset_dir {dataset_dir} holds {modality.upper()} images; Table {table} is "
+                                 f"{self.spec.contrast.upper()}")
         self.dataset_dir = dataset_dir
         self.seed, self.overwrite, self.verbose, self.log = seed, overwrite, verbose, log
         self.timings: dict[str, float] = {}
@@ -204,6 +207,28 @@ class Reproduction:
         self.timings[f"train {name}"] = time.perf_counter() - start
         return keras.models.load_model(model_path)
 
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, dataset_dir: str, test: np.ndarray, tasks: list[Task], meta: keras.Model,
+                 conventional: dict[Task, keras.Model]) -> tuple[list[dict], dict, dict, dict]:
+        """Every method on every task's test images: per-image rows, sigma(omega_i) per task, the
+        TV weight chosen per task on the validation split, and the reconstructions of the middle
+        test image (for the figure) as ``{method: {ratio: image}}``."""
+        start = time.perf_counter()
+        val = self.images(dataset_dir, "val")
+        rows, weights, tv_weights, figure_recons = [], {}, {}, {}
+        meta_reconstruct = network_reconstructor(meta)
+        for index, task in enumerate(tasks):
+            tv_weights[task.name] = select_tv_weight(single_task_batches(val, task, 8, shuffle=False))
+            methods = {"zero_filling": (zero_filling, 0), "tv": (tv(tv_weights[task.name]), 0),
+                       "conventional": (network_reconstructor(conventional[task]), 0), "meta": (meta_reconstruct, index)}
+            for method, (reconstruct, task_index) in methods.items():
+                recons = reconstruct_all(reconstruct, test, task, task_index)
+                rows += metric_rows(test, recons, task, method)
+                figure_recons.setdefault(method, {})[task.ratio * 100] = recons[len(test) // 2]
+            weights[(task.name, "meta")] = task_weight(meta, index)
+        self.timings["evaluation"] = time.perf_counter() - start
+        return rows, weights, tv_weights, figure_recons
+
     # ------------------------------------------------------------------ the whole table
     def run(self) -> dict:
         """Everything; returns paths and the Markdown table."""
@@ -226,22 +251,8 @@ class Reproduction:
         conventional = {task: self.train(f"conventional_{contrast}_{task.name}", "conventional", dataset_dir,
                                          _task_spec(task)) for task in tasks}
 
-        start = time.perf_counter()
-        test, val = self.images(dataset_dir, "test"), self.images(dataset_dir, "val")
-        rows, weights, tv_weights, figure_recons = [], {}, {}, {}
-        figure_index = len(test) // 2
-        reconstructors = {"meta": network_reconstructor(meta)}
-        for index, task in enumerate(tasks):
-            tv_weights[task.name] = select_tv_weight(single_task_batches(val, task, 8, shuffle=False))
-            methods = {"zero_filling": (zero_filling, 0), "tv": (tv(tv_weights[task.name]), 0),
-                       "conventional": (network_reconstructor(conventional[task]), 0),
-                       "meta": (reconstructors["meta"], index)}
-            for method, (reconstruct, task_index) in methods.items():
-                recons = reconstruct_all(reconstruct, test, task, task_index)
-                rows += metric_rows(test, recons, task, method)
-                figure_recons.setdefault(method, {})[task.ratio * 100] = recons[figure_index]
-            weights[(task.name, "meta")] = task_weight(meta, index)
-        self.timings["evaluation"] = time.perf_counter() - start
+        test = self.images(dataset_dir, "test")
+        rows, weights, tv_weights, figure_recons = self.evaluate(dataset_dir, test, tasks, meta, conventional)
 
         write_rows(rows, table_dir / "per_image.csv")
         result_rows = table_rows(summarize(rows, weights), published_table(self.spec.number))
@@ -257,6 +268,7 @@ class Reproduction:
         text = markdown(title, result_rows, notes)
         csv_path, markdown_path = write_table(result_rows, text, table_dir, f"table{self.spec.number}")
         masks = {task.ratio * 100: task.mask(test.shape[1:]) for task in tasks}
+        figure_index = len(test) // 2
         figure = comparison_figure(test[figure_index], {m: figure_recons[m] for m in ("conventional", "meta")}, masks,
                                    table_dir / f"figure{self.spec.number}.png", title=f"{title} — test image {figure_index}")
         return dict(markdown=text, table_csv=csv_path, table_markdown=markdown_path, figure=figure,

@@ -88,7 +88,12 @@ def test_reproduce_smoke_profile_end_to_end(tmp_path):
 
 
 def test_flag_errors_are_clear(tmp_path):
+    t1_dataset = tmp_path / "brats_t1"
+    t1_dataset.mkdir()
+    (t1_dataset / "manifest.json").write_text(json.dumps({"dataset": "brats2018", "protocol": {"modality": "t1"}}))
     checks = [
+        (["experiments/reproduce.py", "--table=3", f"--dataset_dir={t1_dataset}", f"--output_dir={tmp_path / 'o'}"], 2,
+         "holds T1 images; Table 3 is T2"),
         (["experiments/reproduce.py", "--table=6", f"--output_dir={tmp_path}"], 1, "--table"),
         (["experiments/reproduce.py", "--brats_dir=/nonexistent", f"--output_dir={tmp_path}"], 2,
          "BRATS_DIR /nonexistent is not a directory"),
