@@ -1,5 +1,5 @@
 """One training run end to end: data, network, trainer, callbacks, outputs (used by
-``experiments/train.py``; tests call it directly).
+the training binaries in ``experiments/`` and by ``lda_tf.reproduce``; tests call it directly).
 
 Output directory layout::
 
