@@ -12,7 +12,7 @@ per-slice max normalisation (300 / 150 / 60 images). See lda_tf/data/brats.py.
 
 from absl import app, flags
 
-from lda_tf.cli import flag_values, user_errors_exit
+from lda_tf.cli import flag_values, is_size_pair, user_errors_exit
 from lda_tf.data.brats import MODALITIES, BratsProtocol, convert_brats
 from lda_tf.provenance import run_record
 
@@ -31,7 +31,7 @@ flags.DEFINE_integer("seed", 0, "Seed of the patient choice.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output directory.")
 flags.mark_flags_as_required(["brats_train_dir", "brats_val_dir", "output_dir"])
 flags.register_validator(
-    "crop", lambda value: len(value) == 2 and all(v.isdigit() and int(v) > 0 for v in value),
+    "crop", is_size_pair,
     message="--crop must be two positive integers HEIGHT,WIDTH, e.g. 160,180",
 )
 

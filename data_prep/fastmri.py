@@ -9,7 +9,7 @@ reconstruction_rss otherwise), centre-cropped to 256x256, max-normalised per sli
 
 from absl import app, flags
 
-from lda_tf.cli import flag_values, user_errors_exit
+from lda_tf.cli import flag_values, is_size_pair, user_errors_exit
 from lda_tf.data.fastmri import TARGETS, convert_fastmri
 from lda_tf.provenance import run_record
 
@@ -24,7 +24,7 @@ flags.DEFINE_integer("seed", 0, "Seed of the file split.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output directory.")
 flags.mark_flags_as_required(["input_dir", "output_dir"])
 flags.register_validator(
-    "size", lambda value: len(value) == 2 and all(v.isdigit() and int(v) > 0 for v in value),
+    "size", is_size_pair,
     message="--size must be two positive integers HEIGHT,WIDTH, e.g. 256,256",
 )
 

@@ -19,10 +19,9 @@ from absl import app, flags
 
 from lda_tf.atomic import atomic_directory
 from lda_tf.baselines import select_tv_weight
-from lda_tf.cli import flag_values, user_errors_exit
+from lda_tf.cli import flag_values, is_size_pair, user_errors_exit
 from lda_tf.data import load_images, parse_tasks, single_task_batches
 from lda_tf.data.sample import sample_dir
-from lda_tf.data.volumes import center_crop, downsample
 from lda_tf.evaluation import (evaluate, network_reconstructor, summarize, task_weight, training_settings, tv,
                                write_rows, zero_filling)
 from lda_tf.provenance import run_record
@@ -42,8 +41,7 @@ flags.DEFINE_float("tv_weight", None, "TV weight; default: the best validation P
 flags.DEFINE_integer("batch_size", 8, "Images per batch.", lower_bound=1)
 flags.DEFINE_bool("overwrite", False, "Replace an existing output directory.")
 flags.mark_flags_as_required(["model", "output_dir"])
-flags.register_validator("crop", lambda v: v is None or (len(v) == 2 and all(x.isdigit() and int(x) > 0 for x in v)),
-                         message="--crop must be HEIGHT,WIDTH with positive integers")
+flags.register_validator("crop", is_size_pair, message="--crop must be HEIGHT,WIDTH with positive integers")
 flags.register_validator("tv_weight", lambda v: v is None or v > 0, message="--tv_weight must be positive")
 
 
@@ -61,13 +59,7 @@ def _settings() -> dict:
 
 
 def _images(settings: dict, split: str):
-    images = load_images(settings["dataset_dir"], split)[: FLAGS.max_images]
-    source = f"{settings['dataset_dir']} {split}"
-    if settings["crop"]:
-        images = center_crop(images, tuple(int(v) for v in settings["crop"]), source)
-    if (settings["downsample"] or 1) > 1:
-        images = downsample(images, int(settings["downsample"]), source)
-    return images
+    return load_images(settings["dataset_dir"], split, FLAGS.max_images, settings["crop"], int(settings["downsample"] or 1))
 
 
 @user_errors_exit
@@ -84,18 +76,19 @@ def main(argv):
             raise ValueError(f"--model {FLAGS.model} has {network.num_tasks} task weights but --tasks lists {len(tasks)} "
                              "tasks; task i must be the one omega_i was trained for")
     images = _images(settings, FLAGS.split)
+    validation = _images(settings, "val") if FLAGS.model == "tv" and not FLAGS.tv_weight else None
+    network_reconstruct = network_reconstructor(network) if network is not None else None
     with atomic_directory(FLAGS.output_dir, FLAGS.overwrite) as staging:
         rows, weights, notes = [], {}, [f"model: {FLAGS.model}; data: {settings['dataset_dir']} ({FLAGS.split}, {len(images)} images)"]
         for index, task in enumerate(tasks):
             if FLAGS.model == "zero_filling":
                 method, reconstruct = "zero_filling", zero_filling
             elif FLAGS.model == "tv":
-                weight = FLAGS.tv_weight or select_tv_weight(single_task_batches(_images(settings, "val"), task, FLAGS.batch_size, shuffle=False))
+                weight = FLAGS.tv_weight or select_tv_weight(single_task_batches(validation, task, FLAGS.batch_size, shuffle=False))
                 method, reconstruct = "tv", tv(weight)
                 notes.append(f"TV weight for {task.name}: {weight:g}")
             else:
-                method = "meta" if network.num_tasks else "conventional"
-                reconstruct = network_reconstructor(network)
+                method, reconstruct = "meta" if network.num_tasks else "conventional", network_reconstruct
                 weights[(task.name, method)] = task_weight(network, index)
             rows += evaluate(reconstruct, images, task, method, index, FLAGS.batch_size)
         write_rows(rows, staging / "per_image.csv")

@@ -6,7 +6,8 @@
     python experiments/reproduce.py --table=1 --profile=paper --brats_dir=/data/brats2018 \
         --output_dir=runs/table1
 
-Re-running the same command resumes (finished training runs are reused); --overwrite starts afresh.
+Re-running the same command resumes (finished training runs are reused); --overwrite retrains this
+table's runs.
 Watch training with: tensorboard --logdir <output_dir>/runs
 """
 
@@ -24,7 +25,8 @@ flags.DEFINE_string("brats_dir", None, "Raw BraTS 2018: the folder holding MICCA
 flags.DEFINE_string("dataset_dir", None, "An already converted dataset (data_prep/) of the table's contrast.")
 flags.DEFINE_integer("seed", 0, "Seed of initialisation and data order.")
 flags.DEFINE_integer("verbose", 2, "Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.")
-flags.DEFINE_bool("overwrite", False, "Delete the output directory and start afresh.")
+flags.DEFINE_bool("overwrite", False, "Retrain the runs this table uses and rewrite its table<N>/ (converted data and "
+                  "other tables' runs are kept).")
 flags.mark_flag_as_required("output_dir")
 
 

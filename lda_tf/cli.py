@@ -38,6 +38,11 @@ def user_errors_exit(main: Callable[[list[str]], None]) -> Callable[[list[str]],
     return wrapped
 
 
+def is_size_pair(value) -> bool:
+    """Validator of a ``HEIGHT,WIDTH`` list flag: unset, or two positive integers."""
+    return value is None or (len(value) == 2 and all(item.isdigit() and int(item) > 0 for item in value))
+
+
 def flag_values() -> dict:
     """The values of the flags the running binary defines (absl keys a script's flags by its path)."""
     return {flag.name: flag.value for flag in flags.FLAGS.get_flags_for_module(sys.argv[0])}

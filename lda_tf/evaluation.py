@@ -15,7 +15,7 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -95,11 +95,11 @@ def summarize(rows: Iterable[dict], task_weights: dict | None = None) -> list[di
     return summary
 
 
-def write_rows(rows: list[dict], path: str | os.PathLike) -> None:
-    """CSV with a header, written atomically."""
+def write_rows(rows: list[dict], path: str | os.PathLike, fieldnames: Sequence[str] | None = None) -> None:
+    """CSV with a header (``fieldnames``, default the first row's keys), written atomically."""
     rows = list(rows)
     with atomic_file(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else list(ROW_FIELDS))
+        writer = csv.DictWriter(handle, fieldnames=list(fieldnames or (rows[0] if rows else ROW_FIELDS)))
         writer.writeheader()
         writer.writerows(rows)
 

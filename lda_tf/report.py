@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from lda_tf.atomic import atomic_file
-from lda_tf.evaluation import METRICS
+from lda_tf.evaluation import METRICS, write_rows
 
 PUBLISHED_TABLES = Path(__file__).resolve().parent / "reference" / "meta_paper_tables.csv"
 METHOD_LABELS = {"zero_filling": "Zero-filling", "tv": "TV", "conventional": "Conventional", "meta": "Meta-learning"}
@@ -125,10 +125,7 @@ def write_table(rows: list[dict], markdown_text: str, directory: str | os.PathLi
     """``<stem>.csv`` and ``<stem>.md`` in ``directory``, each written atomically."""
     directory = Path(directory)
     csv_path, markdown_path = directory / f"{stem}.csv", directory / f"{stem}.md"
-    with atomic_file(csv_path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(TABLE_COLUMNS))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(rows, csv_path, TABLE_COLUMNS)
     with atomic_file(markdown_path, "w") as handle:
         handle.write(markdown_text)
     return csv_path, markdown_path

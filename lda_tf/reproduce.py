@@ -56,17 +56,13 @@ from lda_tf.data import load_images, parse_tasks, single_task_batches
 from lda_tf.data.brats import DATASET_URL, BratsProtocol, convert_brats
 from lda_tf.data.sample import sample_dir
 from lda_tf.data.shards import read_manifest
-from lda_tf.data.tasks import Task
-from lda_tf.data.volumes import downsample
+from lda_tf.data.tasks import META_TRAINING_TASK_SPEC, Task
 from lda_tf.evaluation import (metric_rows, network_reconstructor, reconstruct_all, summarize, task_weight, tv,
                                write_rows, zero_filling)
 from lda_tf.figures import comparison_figure
 from lda_tf.provenance import run_record
 from lda_tf.report import markdown, published_table, table_rows, write_table
 from lda_tf.training.run import RunConfig, run_training
-
-META_TASKS = "radial:10,radial:20,radial:30,radial:40"
-
 
 @dataclasses.dataclass(frozen=True)
 class TableSpec:
@@ -78,9 +74,9 @@ class TableSpec:
 
 
 TABLES = {
-    1: TableSpec(1, "t1", META_TASKS, False, "T1, radial masks"),
+    1: TableSpec(1, "t1", META_TRAINING_TASK_SPEC, False, "T1, radial masks"),
     2: TableSpec(2, "t1", "radial:15,radial:25,radial:35", True, "T1, radial masks, unseen ratios (adaptation)"),
-    3: TableSpec(3, "t2", META_TASKS, False, "T2, radial masks"),
+    3: TableSpec(3, "t2", META_TRAINING_TASK_SPEC, False, "T2, radial masks"),
     4: TableSpec(4, "t2", "radial:15,radial:25,radial:35", True, "T2, radial masks, unseen ratios (adaptation)"),
     5: TableSpec(5, "t2", "cartesian:10,cartesian:20,cartesian:30,cartesian:40", True,
                  "T2, random Cartesian masks, unseen pattern (adaptation)"),
@@ -186,10 +182,7 @@ class Reproduction:
                                    "NOT BraTS; 60/30/20 train/val/test images")
 
     def images(self, dataset_dir: str, split: str) -> np.ndarray:
-        images = load_images(dataset_dir, split)
-        if self.profile.downsample > 1:
-            images = downsample(images, self.profile.downsample, f"{dataset_dir} {split}")
-        return images
+        return load_images(dataset_dir, split, downsample=self.profile.downsample)
 
     # ------------------------------------------------------------------ training
     def train(self, name: str, mode: str, dataset_dir: str, tasks: str, **overrides) -> keras.Model:
@@ -242,7 +235,7 @@ class Reproduction:
 
         dataset_dir, data_label = self.data_source()
         contrast = self.spec.contrast
-        meta = self.train(f"meta_{contrast}", "meta", dataset_dir, META_TASKS)
+        meta = self.train(f"meta_{contrast}", "meta", dataset_dir, META_TRAINING_TASK_SPEC)
         tasks = parse_tasks(self.spec.tasks)
         if self.spec.adapted:
             mask_name = "_".join(task.name for task in tasks)

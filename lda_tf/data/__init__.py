@@ -2,9 +2,10 @@
 
 from lda_tf.data.pipeline import cross_task_batches, load_images, single_task_batches, steps_per_epoch
 from lda_tf.data.shards import load_split, read_manifest, verify_checksums
-from lda_tf.data.tasks import META_TRAINING_TASKS, Task, parse_tasks
+from lda_tf.data.tasks import META_TRAINING_TASK_SPEC, META_TRAINING_TASKS, Task, parse_tasks
 
 __all__ = [
+    "META_TRAINING_TASK_SPEC",
     "META_TRAINING_TASKS",
     "Task",
     "cross_task_batches",

@@ -26,17 +26,32 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
+from lda_tf.data import volumes
 from lda_tf.data.shards import load_split
 from lda_tf.data.tasks import Task
 from lda_tf.mri.operators import add_complex_noise, simulate_kspace
 
 
-def load_images(dataset_dir: str | os.PathLike, split: str) -> np.ndarray:
-    """All images of a split as ``[N, H, W]`` float32."""
+def load_images(
+    dataset_dir: str | os.PathLike,
+    split: str,
+    max_images: int | None = None,
+    crop: Sequence[int] | None = None,
+    downsample: int = 1,
+) -> np.ndarray:
+    """The images of a split as ``[N, H, W]`` float32: the first ``max_images`` (all if None),
+    centre-cropped to ``crop`` (HEIGHT, WIDTH) if given, then averaged over ``downsample`` x
+    ``downsample`` pixel blocks (quick runs)."""
     images = [element["image"] for element in load_split(dataset_dir, split).as_numpy_iterator()]
     if not images:
         raise ValueError(f"{dataset_dir}: split {split!r} has no images")
-    return np.stack(images)
+    images = np.stack(images[:max_images])
+    source = f"{dataset_dir} {split}"
+    if crop:
+        images = volumes.center_crop(images, tuple(int(size) for size in crop), source)
+    if downsample > 1:
+        images = volumes.downsample(images, downsample, source)
+    return images
 
 
 def _options(deterministic: bool) -> tf.data.Options:

@@ -56,4 +56,6 @@ def parse_tasks(spec: str) -> list[Task]:
     return tasks
 
 
-META_TRAINING_TASKS = parse_tasks("radial:10,radial:20,radial:30,radial:40")
+# The meta paper's meta-training tasks (section 5.2), as flags and configs spell them.
+META_TRAINING_TASK_SPEC = "radial:10,radial:20,radial:30,radial:40"
+META_TRAINING_TASKS = parse_tasks(META_TRAINING_TASK_SPEC)

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
-from lda_tf.loa.objective import REGULARIZER_GRADIENTS, VariationalObjective
+from lda_tf.loa.objective import VariationalObjective, check_regularizer_gradient
 from lda_tf.loa.phase import (
     IterateState,
     LOAPhase,
@@ -108,9 +108,7 @@ class UnrolledLOA(keras.Model):
         self.policy = PhasePolicy(**policy) if isinstance(policy, dict) else PhasePolicy(name=policy)
         self.eps0_init = float(eps0)
         self.omega_init = float(omega_init)
-        if regularizer_gradient not in REGULARIZER_GRADIENTS:
-            raise ValueError(f"regularizer_gradient must be one of {REGULARIZER_GRADIENTS}; got {regularizer_gradient!r}")
-        self.regularizer_gradient = regularizer_gradient
+        self.regularizer_gradient = check_regularizer_gradient(regularizer_gradient)  # fail at construction
         self.initial_active_phases = self.num_phases if active_phases is None else int(active_phases)
         self._check_phase_count(self.initial_active_phases)
         self.features = FeatureExtractor(

@@ -19,6 +19,12 @@ from lda_tf.nn.regularizers import smoothed_l21, smoothed_l21_cotangent
 REGULARIZER_GRADIENTS = ("explicit", "autodiff")
 
 
+def check_regularizer_gradient(regularizer_gradient: str) -> str:
+    if regularizer_gradient not in REGULARIZER_GRADIENTS:
+        raise ValueError(f"regularizer_gradient must be one of {REGULARIZER_GRADIENTS}; got {regularizer_gradient!r}")
+    return regularizer_gradient
+
+
 class DataFidelity(Protocol):
     """``f`` and ``grad f`` per sample; :class:`lda_tf.mri.MRIOperator` is one."""
 
@@ -71,9 +77,7 @@ class VariationalObjective:
         kernels: Sequence[tf.Tensor] | None = None,
         regularizer_gradient: str = "explicit",
     ):
-        if regularizer_gradient not in REGULARIZER_GRADIENTS:
-            raise ValueError(f"regularizer_gradient must be one of {REGULARIZER_GRADIENTS}; got {regularizer_gradient!r}")
-        self.regularizer_gradient_mode = regularizer_gradient
+        self.regularizer_gradient_mode = check_regularizer_gradient(regularizer_gradient)
         self.data = data
         self.extractor = extractor
         self.smoothing = smoothing

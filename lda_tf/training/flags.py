@@ -12,7 +12,8 @@ from __future__ import annotations
 from absl import flags
 
 from lda_tf.loa.phase import POLICIES
-from lda_tf.cli import user_errors_exit
+from lda_tf.cli import is_size_pair, user_errors_exit
+from lda_tf.data.tasks import META_TRAINING_TASK_SPEC
 from lda_tf.training.run import RunConfig, run_training
 
 FLAGS = flags.FLAGS
@@ -20,14 +21,10 @@ FLAGS = flags.FLAGS
 # Per-mode defaults (SPEC 4): meta 100 epochs over radial 10-40 %; conventional one task, batch 25,
 # 2000 epochs on train + val; adaptation 50 epochs on 100 images of each unseen task.
 MODE_DEFAULTS = {
-    "meta": dict(tasks="radial:10,radial:20,radial:30,radial:40", epochs=100, max_images=None),
+    "meta": dict(tasks=META_TRAINING_TASK_SPEC, epochs=100, max_images=None),
     "conventional": dict(tasks="radial:10", epochs=2000, max_images=None),
     "adaptation": dict(tasks="radial:15,radial:25,radial:35", epochs=50, max_images=100),
 }
-
-
-def _positive_pair(value) -> bool:
-    return value is None or (len(value) == 2 and all(item.isdigit() and int(item) > 0 for item in value))
 
 
 def _define_common(mode: str) -> None:
@@ -53,7 +50,7 @@ def _define_common(mode: str) -> None:
     flags.DEFINE_bool("overwrite", False, "Replace an existing run directory instead of resuming it.")
     flags.DEFINE_integer("verbose", 1, "Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.")
     flags.mark_flag_as_required("output_dir")
-    flags.register_validator("crop", _positive_pair, message="--crop must be HEIGHT,WIDTH with positive integers")
+    flags.register_validator("crop", is_size_pair, message="--crop must be HEIGHT,WIDTH with positive integers")
 
 
 def _define_network() -> None:

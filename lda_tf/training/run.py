@@ -27,7 +27,7 @@ import tensorflow as tf
 
 from lda_tf.data import cross_task_batches, load_images, parse_tasks, single_task_batches, steps_per_epoch
 from lda_tf.data.sample import sample_dir
-from lda_tf.data.volumes import center_crop, downsample
+from lda_tf.data.tasks import META_TRAINING_TASK_SPEC
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.provenance import run_record
 from lda_tf.training.bilevel import BilevelConfig
@@ -43,7 +43,7 @@ class RunConfig:
     output_dir: str
     mode: str = "meta"
     dataset_dir: str | None = None  # None: the embedded sample
-    tasks: str = "radial:10,radial:20,radial:30,radial:40"
+    tasks: str = META_TRAINING_TASK_SPEC
     epochs: int = 100
     steps_per_epoch: int | None = None  # meta default: every task sees each training image once
     batch_size: int = 25  # conventional and adaptation
@@ -73,14 +73,7 @@ class RunConfig:
 
 
 def _images(config: RunConfig, dataset_dir, split: str) -> np.ndarray:
-    images = load_images(dataset_dir, split)
-    if config.max_images:
-        images = images[: config.max_images]
-    if config.crop:
-        images = center_crop(images, config.crop, f"{dataset_dir} {split}")
-    if config.downsample > 1:
-        images = downsample(images, config.downsample, f"{dataset_dir} {split}")
-    return images
+    return load_images(dataset_dir, split, config.max_images, config.crop, config.downsample)
 
 
 def _prepare_output(config: RunConfig) -> Path:
