@@ -12,11 +12,15 @@ DEMO_DIR ?= runs/demo
 # tables, so the meta-trained network of a contrast is trained once and reused.
 TABLE_DIR ?= runs/brats_tables
 LOGDIR ?= runs
+# The LDA paper's experiments (make reproduce-lda EXPERIMENT=table1 ...): output, profile, images.
+LDA_DIR ?= runs/lda
+EXPERIMENT ?= table1
+PROFILE ?= quick
 BRATS_URL := https://www.med.upenn.edu/sbia/brats2018/data.html
 
 REPRODUCE_TABLES := reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5
 
-.PHONY: install test demo tensorboard check-brats clean $(REPRODUCE_TABLES)
+.PHONY: install test test-slow demo tensorboard check-brats clean reproduce-lda $(REPRODUCE_TABLES)
 
 $(VENV_PYTHON):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +34,10 @@ install: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(VENV_PYTHON) -m pytest
+
+# The tests marked slow (kept out of `make test`): every LDA-paper experiment end to end.
+test-slow: $(INSTALLED)
+	$(VENV_PYTHON) -m pytest -m slow
 
 # Table 1 of the meta paper in miniature on the embedded sample (quick profile, CPU); resumes if
 # interrupted. `make demo DEMO_ARGS=--overwrite` starts afresh.
@@ -54,6 +62,18 @@ check-brats:
 $(REPRODUCE_TABLES): reproduce-table%: check-brats $(INSTALLED)
 	$(VENV_PYTHON) experiments/reproduce.py --table=$* --profile=paper --brats_dir="$(BRATS_DIR)" \
 		--output_dir=$(TABLE_DIR) $(REPRODUCE_ARGS)
+
+# One experiment of the LDA paper: EXPERIMENT=table1..table5, figure6 or figure7; PROFILE=quick
+# (CPU), paper or smoke; TRAIN_DIR / TEST_DIR image folders (default: scikit-image's images),
+# DATASET_DIR a converted brain dataset for table3 (default: the embedded sample).
+reproduce-lda: $(INSTALLED)
+	@case "$(EXPERIMENT)" in table[1-5]) which="--table=$(subst table,,$(EXPERIMENT))";; \
+		figure[67]) which="--figure=$(subst figure,,$(EXPERIMENT))";; \
+		*) echo "error: EXPERIMENT=$(EXPERIMENT); expected table1..table5, figure6 or figure7" >&2; exit 2;; esac; \
+	PYTHONUNBUFFERED=1 $(VENV_PYTHON) experiments/reproduce.py --paper=lda $$which --profile=$(PROFILE) \
+		--output_dir=$(LDA_DIR) $(if $(TRAIN_DIR),--train_dir=$(TRAIN_DIR)) $(if $(TEST_DIR),--test_dir=$(TEST_DIR)) \
+		$(if $(DATASET_DIR),--dataset_dir=$(DATASET_DIR)) $(REPRODUCE_ARGS) 2>&1 \
+		| grep --line-buffered -v -E '^(WARNING: All log messages|[IWE][0-9]{4} |To enable the following instructions)'
 
 tensorboard: $(INSTALLED)
 	$(VENV)/bin/tensorboard --logdir $(LOGDIR)

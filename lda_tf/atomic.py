@@ -59,3 +59,17 @@ def atomic_file(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iter
     except BaseException:
         Path(staging).unlink(missing_ok=True)
         raise
+
+
+def save_model(model, path: str | os.PathLike) -> None:
+    """``model.save(path)`` through a temporary ``.keras`` name beside it, so ``path`` is never a
+    partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial.keras")
+    try:
+        model.save(partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -37,6 +37,15 @@ def psnr(target, recon) -> float:
     return float(skmetrics.peak_signal_noise_ratio(target, recon, data_range=target.max()))
 
 
+def psnr_peak(target, recon, peak: float) -> float:
+    """PSNR in dB with a fixed ``peak`` (the image format's range: natural images in [0, 1] have
+    peak 1, the ISTA-Net+ [80] convention the LDA paper's block CS tables use)."""
+    target, recon = np.asarray(target, np.float64), np.asarray(recon, np.float64)
+    if target.shape != recon.shape or target.ndim != 2:
+        raise ValueError(f"metrics need two [H, W] images of one shape; got {target.shape} and {recon.shape}")
+    return float(skmetrics.peak_signal_noise_ratio(target, recon, data_range=peak))
+
+
 def ssim(target, recon) -> float:
     """SSIM with an 11x11 Gaussian window (sigma 1.5) and ``L = max|target|``."""
     target, recon = _magnitudes(target, recon)

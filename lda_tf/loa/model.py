@@ -1,11 +1,15 @@
 """``UnrolledLOA``: the LOA-induced unrolled network of the meta paper (Algorithm 1, eq. (11)).
 
-Inputs ``(kspace [B, H, W] complex64, mask [H, W] or [B, H, W] float32, task_index [B] int32)``;
-output the reconstruction ``x_T`` ``[B, H, W] complex64``, starting from the zero-filled
-``x0 = A^H y``. Variables:
+What the inputs are is the model's :class:`~lda_tf.loa.measurement.Measurement` layer's business:
+by default :class:`~lda_tf.mri.measurement.MRISampling`, inputs
+``(kspace [B, H, W] complex64, mask [H, W] or [B, H, W] float32, task_index [B] int32)``, output the
+reconstruction ``x_T`` ``[B, H, W] complex64`` from the zero-filled ``x0 = A^H y``; with
+:class:`~lda_tf.cs.sampling.BlockSampling` real images ``[B, H, W] float32`` (block compressed
+sensing, LDA paper 4.2.1-4.2.2). Variables:
 
 - theta (task-invariant): ``g``'s kernels, the shared smoothing ``eps0`` (learned, kept positive
   through ``eps0 = exp(log_eps0)``), the per-phase step sizes ``alpha_t, tau_t``;
+- the measurement's own weights (a jointly learned sampling matrix is part of theta);
 - omega (task-specific): ``omega_i``, one per task, ``kappa = sigmoid(omega_i)`` gathered per
   sample (eq. (11)); a model built with ``num_tasks=0`` uses ``kappa = 1`` (conventional baseline).
 
@@ -33,29 +37,24 @@ from lda_tf.loa.phase import (
     PhasePolicy,
     initial_state,
 )
-from lda_tf.mri.operators import MRIOperator
+from lda_tf.loa.measurement import Measured, Measurement
+from lda_tf.mri.measurement import MRISampling
 from lda_tf.nn.features import FeatureExtractor
 from lda_tf.nn.regularizers import check_smoothing
 
 
+# AGD-Net's momentum theta_t starts at 0.5 in every phase (the LDA paper does not give its start).
+AGD_MOMENTUM_INIT = 0.5
+
+
 class Unrolled(NamedTuple):
     """What a forward pass leaves: the energy it descended, the last state, per-phase diagnostics
-    stacked to ``[T, B]`` for the ``T`` active phases."""
+    stacked to ``[T, B]`` for the ``T`` active phases, and the iterates ``x_0 .. x_T``."""
 
     objective: VariationalObjective
     state: IterateState
     diagnostics: dict[str, tf.Tensor]
-
-
-def _unpack_inputs(inputs) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
-    if isinstance(inputs, dict):
-        missing = {"kspace", "mask"} - set(inputs)
-        if missing:
-            raise ValueError(f"UnrolledLOA inputs dict lacks {sorted(missing)}; needs kspace, mask, task_index")
-        return inputs["kspace"], inputs["mask"], inputs.get("task_index")
-    if isinstance(inputs, (tuple, list)) and len(inputs) in (2, 3):
-        return inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else None
-    raise ValueError("UnrolledLOA inputs must be (kspace, mask, task_index) or a dict with those keys")
+    iterates: tuple[tf.Tensor, ...]  # x_0 .. x_T
 
 
 @keras.saving.register_keras_serializable(package="lda_tf")
@@ -65,7 +64,9 @@ class UnrolledLOA(keras.Model):
     Args:
         num_phases: ``T``, the number of phases built (meta paper 11, LDA paper 15).
         num_tasks: number of task weights ``omega_i``; 0 for ``kappa = 1``.
-        num_layers, num_filters, kernel_size, delta, complex_valued: ``g`` (see FeatureExtractor).
+        num_layers, num_filters, kernel_size, delta: ``g`` (see FeatureExtractor).
+        complex_valued: complex (MRI) or real (natural images) convolutions in ``g``; None takes
+            the measurement's kind, a value that contradicts it is an error.
         smoothing: ``"sqrt"`` (meta paper eq. (5)) or ``"huber"`` (LDA paper eq. (9)).
         policy: a policy name or a dict of :class:`PhasePolicy` fields.
         eps0: initial shared smoothing ``eps0`` (1e-3 in the meta paper).
@@ -74,6 +75,7 @@ class UnrolledLOA(keras.Model):
         active_phases: phases run initially (default all).
         regularizer_gradient: ``"explicit"`` ``J_g^H`` (default) or ``"autodiff"`` (the naive
             reference; see :class:`VariationalObjective`).
+        measurement: the :class:`Measurement` layer (or its serialized config); default MRI.
     """
 
     def __init__(
@@ -90,9 +92,10 @@ class UnrolledLOA(keras.Model):
         alpha_init: float = 0.5,
         tau_init: float = 0.05,
         omega_init: float = 0.0,
-        complex_valued: bool = True,
+        complex_valued: bool | None = None,
         active_phases: int | None = None,
         regularizer_gradient: str = "explicit",
+        measurement: Measurement | dict | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -111,11 +114,21 @@ class UnrolledLOA(keras.Model):
         self.regularizer_gradient = check_regularizer_gradient(regularizer_gradient)  # fail at construction
         self.initial_active_phases = self.num_phases if active_phases is None else int(active_phases)
         self._check_phase_count(self.initial_active_phases)
+        if isinstance(measurement, dict):
+            measurement = keras.saving.deserialize_keras_object(measurement)
+        self.measurement = MRISampling(name="measurement") if measurement is None else measurement
+        if complex_valued is None:
+            complex_valued = self.measurement.complex_valued
+        if bool(complex_valued) != self.measurement.complex_valued:
+            kind = "complex" if self.measurement.complex_valued else "real"
+            raise ValueError(f"complex_valued={complex_valued} contradicts the {kind} images of "
+                             f"{type(self.measurement).__name__}")
         self.features = FeatureExtractor(
             num_layers, num_filters, kernel_size, delta, complex_valued, name="features"
         )
         self.phases = [
-            LOAPhase(alpha_init, tau_init, name=f"phase_{t + 1}") for t in range(self.num_phases)
+            LOAPhase(alpha_init, tau_init, AGD_MOMENTUM_INIT if self.policy.name == "agd" else None, name=f"phase_{t + 1}")
+            for t in range(self.num_phases)
         ]
         self.build(None)
 
@@ -127,6 +140,7 @@ class UnrolledLOA(keras.Model):
         if self.built:
             return
         self.features.build()
+        self.measurement.build()
         for phase in self.phases:
             phase.build()
         self.log_eps0 = self.add_weight(
@@ -178,6 +192,8 @@ class UnrolledLOA(keras.Model):
             for phase in self.phases[previous:count]:
                 phase.log_alpha.assign(source.log_alpha)
                 phase.log_tau.assign(source.log_tau)
+                if source.momentum is not None:
+                    phase.momentum.assign(source.momentum)
         self._active_phases.assign(count)
         self.forget_compiled_functions()
 
@@ -205,25 +221,29 @@ class UnrolledLOA(keras.Model):
     # ----------------------------------------------------------------- forward
     def unroll(self, inputs, policy: PhasePolicy | None = None) -> Unrolled:
         """Run the active phases from the zero-filled start; see :class:`Unrolled`."""
-        kspace, mask, task_index = _unpack_inputs(inputs)
-        operator = MRIOperator.create(kspace, mask)
-        kappa = self.task_weights(task_index, tf.shape(operator.kspace)[0])
-        objective = VariationalObjective(operator, self.features, self.smoothing, kappa,
+        measured: Measured = self.measurement.measure(inputs)
+        kappa = self.task_weights(measured.task_index, tf.shape(measured.initial)[0])
+        objective = VariationalObjective(measured.data, self.features, self.smoothing, kappa,
                                          regularizer_gradient=self.regularizer_gradient)
         policy = self.policy if policy is None else policy
         eps = tf.fill(tf.shape(kappa), 1.0) * self.eps0
-        state = initial_state(objective, operator.zero_filled(), eps)
-        per_phase = []
+        state = initial_state(objective, measured.initial, eps)
+        per_phase, iterates = [], [state.point.image]
         for phase in self.phases[: self.active_phases]:
             state, diagnostics = phase.iterate(objective, state, policy)
             per_phase.append(diagnostics)
+            iterates.append(state.point.image)
         stacked = {name: tf.stack([getattr(d, name) for d in per_phase]) for name in PhaseDiagnostics._fields}
-        return Unrolled(objective, state, stacked)
+        return Unrolled(objective, state, stacked, tuple(iterates))
 
-    def zero_filled(self, inputs) -> tf.Tensor:
-        """The start ``x0 = A^H y`` of the unrolled iteration ``[B, H, W]``."""
-        kspace, mask, _ = _unpack_inputs(inputs)
-        return MRIOperator.create(kspace, mask).zero_filled()
+    def initial_image(self, inputs) -> tf.Tensor:
+        """The start ``x0`` of the unrolled iteration ``[B, H, W]`` (zero filling for MRI,
+        ``Q b`` for block compressed sensing)."""
+        return self.measurement.measure(inputs).initial
+
+    def auxiliary_loss(self, inputs) -> tf.Tensor | None:
+        """The measurement's per-sample extra training loss ``[B]`` (learned sampling), or None."""
+        return self.measurement.auxiliary_loss(inputs)
 
     def call(self, inputs, training=None, return_diagnostics: bool = False):
         """Reconstruction ``[B, H, W]``; with ``return_diagnostics`` also a dict of ``[T, B]``
@@ -278,5 +298,6 @@ class UnrolledLOA(keras.Model):
             complex_valued=self.features.complex_valued,
             active_phases=self.initial_active_phases,
             regularizer_gradient=self.regularizer_gradient,
+            measurement=keras.saving.serialize_keras_object(self.measurement),
         )
         return config

@@ -18,11 +18,19 @@ sample (never on a batch mean):
   needs ``alpha_t`` in a range a learned step need not respect, and the paper itself uses
   backtracking past the trained phases. With the first trial accepted, this is exactly (14b).
 - ``residual``: always ``u`` (the authors' TF1 release); no descent guarantee, kept for ablation.
+- ``gd`` (GD-Net, LDA paper 4.3.1): the u step turned off, ``x+ = v = x - alpha_t grad phi(x)``
+  with the learned step and no line search: unrolled gradient descent on ``phi_eps``.
+- ``agd`` (AGD-Net, 4.3.1): ``x+ = x - alpha_t grad phi(x) + theta_t (x - x_{t-1})`` with a learned
+  momentum ``theta_t`` per phase. Decision: the paper prints ``grad f``; with ``f`` alone the
+  network would not use the learned regulariser at all, so ``grad phi_eps`` (as in GD-Net) is read.
 
 Line search: at most ``max_backtracks`` reductions by ``rho``; a sample whose condition still
 fails keeps ``x`` (step 0), so ``phi_eps(x_{t+1}) <= phi_eps(x_t)`` holds per sample for ``meta``,
-``elda`` and ``lda`` with any parameters. The accepted step is treated as a constant in training
-(piecewise constant in the parameters): gradients flow through the branch taken and ``v`` itself.
+``elda`` and ``lda`` with any parameters. In training, the number of reductions ``k`` is piecewise
+constant in the parameters and held fixed: the accepted step ``alpha_t rho^k`` (``meta``, ``lda``)
+stays differentiable in the learned ``alpha_t``, as (14b) ``v = z - alpha_t grad r_eps(x)`` is, so
+``alpha_t`` learns also where ``v`` is taken (``elda``'s ``alpha_bar rho^k`` is a constant);
+gradients flow through the branch taken.
 
 Smoothing update (line 15): ``eps_{t+1} = gamma eps_t`` where
 ``||grad phi_{eps_t}(x_{t+1})|| < sigma gamma eps_t``, per sample, for every policy.
@@ -44,7 +52,7 @@ import tensorflow as tf
 from lda_tf.loa.objective import Point, VariationalObjective, as_dtype_of, per_sample
 from lda_tf.mri.operators import squared_norm
 
-POLICIES = ("meta", "lda", "elda", "residual")
+POLICIES = ("meta", "lda", "elda", "residual", "gd", "agd")
 SAFEGUARDED_POLICIES = ("meta", "lda", "elda")
 
 
@@ -86,12 +94,14 @@ class PhasePolicy:
 
 
 class IterateState(NamedTuple):
-    """``x_t`` with ``eps_t`` ``[B]``, ``phi_{eps_t}(x_t)`` ``[B]`` and ``grad phi_{eps_t}(x_t)``."""
+    """``x_t`` with ``eps_t`` ``[B]``, ``phi_{eps_t}(x_t)`` ``[B]``, ``grad phi_{eps_t}(x_t)`` and
+    the previous iterate ``x_{t-1}`` (``x_0`` at the start; the inertial step of ``agd``)."""
 
     point: Point
     eps: tf.Tensor
     value: tf.Tensor
     gradient: tf.Tensor
+    previous: tf.Tensor
 
 
 class PhaseDiagnostics(NamedTuple):
@@ -106,7 +116,7 @@ class PhaseDiagnostics(NamedTuple):
 
 def initial_state(objective: VariationalObjective, image: tf.Tensor, eps: tf.Tensor) -> IterateState:
     point = objective.point(image)
-    return IterateState(point, eps, objective.value(point, eps), objective.gradient(point, eps))
+    return IterateState(point, eps, objective.value(point, eps), objective.gradient(point, eps), image)
 
 
 def select(condition: tf.Tensor, if_true, if_false):
@@ -171,8 +181,23 @@ def _safeguard_candidate(
         initial_step = tf.fill(tf.shape(state.eps), 1.0) * alpha
         decrease = tf.fill(tf.shape(state.eps), 1.0 / policy.a)
     step, reductions = line_search(objective, state, initial_step, decrease, policy)
+    if policy.name != "elda":  # the same value, alpha_t rho^k with k held fixed: differentiable in alpha_t
+        step = tf.where(step > 0, initial_step * tf.stop_gradient(tf.pow(policy.rho, reductions)), tf.zeros_like(step))
     v_point = objective.point(state.point.image - per_sample(step, state.gradient) * state.gradient)
     return v_point, objective.value(v_point, state.eps), reductions
+
+
+def _gradient_step(
+    objective: VariationalObjective, state: IterateState, alpha: tf.Tensor, momentum: tf.Tensor | None
+) -> tuple[Point, tf.Tensor]:
+    """GD-Net's ``x - alpha grad phi(x)``, with AGD-Net's ``+ theta (x - x_{t-1})`` when
+    ``momentum`` is given: point and value."""
+    image = state.point.image
+    step = image - as_dtype_of(alpha, image) * state.gradient
+    if momentum is not None:
+        step = step + as_dtype_of(momentum, image) * (image - state.previous)
+    point = objective.point(step)
+    return point, objective.value(point, state.eps)
 
 
 def phase_iteration(
@@ -181,9 +206,17 @@ def phase_iteration(
     alpha: tf.Tensor,
     tau: tf.Tensor,
     policy: PhasePolicy,
+    momentum: tf.Tensor | None = None,
 ) -> tuple[IterateState, PhaseDiagnostics]:
-    """``x_t -> x_{t+1}`` (and ``eps_t -> eps_{t+1}``) under ``policy``; see the module docstring."""
+    """``x_t -> x_{t+1}`` (and ``eps_t -> eps_{t+1}``) under ``policy``; see the module docstring.
+    ``momentum`` is ``theta_t`` of ``agd`` (required there, ignored otherwise)."""
     image, eps, kappa = state.point.image, state.eps, objective.kappa
+    if policy.name in ("gd", "agd"):
+        if policy.name == "agd" and momentum is None:
+            raise ValueError("the agd policy needs the phase's momentum theta_t")
+        next_point, next_value = _gradient_step(objective, state, alpha, momentum if policy.name == "agd" else None)
+        no = tf.zeros_like(eps)
+        return _finish(objective, state, next_point, PhaseDiagnostics(eps, no, state.value, next_value, no), policy)
     z = image - as_dtype_of(alpha, image) * objective.data.data_fidelity_gradient(image)  # (6a)
     z_point = objective.point(z)
     grad_r_z = objective.regularizer_gradient(z_point, eps)
@@ -212,20 +245,29 @@ def phase_iteration(
 
     next_point, next_value = select(take_u, (u_point, u_value), (v_point, v_value))
     reductions = tf.where(take_u, tf.zeros_like(reductions), reductions)
+    diagnostics = PhaseDiagnostics(eps, tf.cast(take_u, tf.float32), state.value, next_value, reductions)
+    return _finish(objective, state, next_point, diagnostics, policy)
 
-    # Line 15: reduce eps where ||grad phi_{eps_t}(x_{t+1})|| < sigma gamma eps_t.
+
+def _finish(
+    objective: VariationalObjective, state: IterateState, next_point: Point, diagnostics: PhaseDiagnostics,
+    policy: PhasePolicy,
+) -> tuple[IterateState, PhaseDiagnostics]:
+    """Line 15: reduce eps where ``||grad phi_{eps_t}(x_{t+1})|| < sigma gamma eps_t``; the new state."""
+    eps = state.eps
     next_gradient = objective.gradient(next_point, eps)
     reduce_eps = tf.sqrt(squared_norm(next_gradient)) < policy.sigma * policy.gamma * eps
     next_eps = tf.where(reduce_eps, policy.gamma * eps, eps)
     next_gradient = select(reduce_eps, objective.gradient(next_point, next_eps), next_gradient)
-    next_state = IterateState(next_point, next_eps, objective.value(next_point, next_eps), next_gradient)
-    diagnostics = PhaseDiagnostics(eps, tf.cast(take_u, tf.float32), state.value, next_value, reductions)
+    next_state = IterateState(next_point, next_eps, objective.value(next_point, next_eps), next_gradient,
+                              state.point.image)
     return next_state, diagnostics
 
 
 @keras.saving.register_keras_serializable(package="lda_tf")
 class LOAPhase(keras.layers.Layer):
-    """Phase ``t``: holds the learned positive step sizes ``alpha_t`` and ``tau_t``.
+    """Phase ``t``: holds the learned positive step sizes ``alpha_t`` and ``tau_t`` (and, for the
+    ``agd`` policy only, the momentum ``theta_t``, unconstrained, starting at ``momentum_init``).
 
     Positivity by a log parametrisation (``alpha_t = exp(log_alpha_t)``), so no optimizer step can
     make a step size zero or negative. Defaults ``alpha = 0.5`` (half of ``1/L_f = 1`` for the
@@ -233,12 +275,13 @@ class LOAPhase(keras.layers.Layer):
     the authors' release started both at 0.01 as unconstrained variables.
     """
 
-    def __init__(self, alpha_init: float = 0.5, tau_init: float = 0.05, **kwargs):
+    def __init__(self, alpha_init: float = 0.5, tau_init: float = 0.05, momentum_init: float | None = None, **kwargs):
         super().__init__(**kwargs)
         if alpha_init <= 0 or tau_init <= 0:
             raise ValueError(f"initial step sizes must be positive; got alpha={alpha_init}, tau={tau_init}")
         self.alpha_init = float(alpha_init)
         self.tau_init = float(tau_init)
+        self.momentum_init = None if momentum_init is None else float(momentum_init)
 
     def build(self, input_shape=None):
         self.log_alpha = self.add_weight(
@@ -247,6 +290,10 @@ class LOAPhase(keras.layers.Layer):
         self.log_tau = self.add_weight(
             shape=(), initializer=keras.initializers.Constant(float(tf.math.log(self.tau_init))), name="log_tau"
         )
+        self.momentum = None
+        if self.momentum_init is not None:
+            self.momentum = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.momentum_init),
+                                            name="momentum")
         self.built = True
 
     @property
@@ -260,9 +307,10 @@ class LOAPhase(keras.layers.Layer):
     def iterate(
         self, objective: VariationalObjective, state: IterateState, policy: PhasePolicy
     ) -> tuple[IterateState, PhaseDiagnostics]:
-        return phase_iteration(objective, state, self.alpha, self.tau, policy)
+        momentum = None if self.momentum is None else tf.convert_to_tensor(self.momentum)
+        return phase_iteration(objective, state, self.alpha, self.tau, policy, momentum)
 
     def get_config(self):
         config = super().get_config()
-        config.update(alpha_init=self.alpha_init, tau_init=self.tau_init)
+        config.update(alpha_init=self.alpha_init, tau_init=self.tau_init, momentum_init=self.momentum_init)
         return config

@@ -10,6 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lda_tf.atomic import save_model
+from lda_tf.mri.measurement import MRISampling, unpack_mri_inputs
 from lda_tf.training.trainer import LOATrainer
 
 
@@ -53,11 +55,15 @@ class StairTraining(keras.callbacks.Callback):
     add ``phases_per_stage`` when the monitored value has not improved for ``patience`` epochs or
     after ``epochs_per_stage`` epochs (whichever first), up to ``max_phases``. New phases start
     from the last trained phase's step sizes; all weights are kept. Meta paper: 1, +1, up to 11
-    (100 epochs a stage); LDA paper: 3, +2, up to 15 (500 then 200 epochs)."""
+    (100 epochs a stage); LDA paper: 3, +2, up to 15 (500 then 200 epochs).
+
+    With ``snapshot_dir``, the network at the end of every stage is saved there as
+    ``phases_<K>.keras`` (the LDA paper's PSNR-versus-K curves, Figure 6, evaluate these)."""
 
     def __init__(self, initial_phases: int, phases_per_stage: int, max_phases: int,
                  epochs_per_stage: int | None = None, first_stage_epochs: int | None = None,
-                 patience: int | None = None, monitor: str = "loss", history_path: str | None = None):
+                 patience: int | None = None, monitor: str = "loss", history_path: str | None = None,
+                 snapshot_dir: str | None = None):
         super().__init__()
         if epochs_per_stage is None and patience is None:
             raise ValueError("StairTraining needs epochs_per_stage or patience")
@@ -65,6 +71,7 @@ class StairTraining(keras.callbacks.Callback):
         self.epochs_per_stage, self.patience, self.monitor = epochs_per_stage, patience, monitor
         self.first_stage_epochs = first_stage_epochs or epochs_per_stage
         self.history_path = history_path
+        self.snapshot_dir = snapshot_dir
         self.history: list[dict] = []
 
     def on_train_begin(self, logs=None):
@@ -96,6 +103,7 @@ class StairTraining(keras.callbacks.Callback):
             if network.active_phases >= self.max_phases:
                 return
             previous = network.active_phases
+            self._snapshot()
             self._set_phases(min(previous + self.phases_per_stage, self.max_phases), copy_steps=True)
             self.history.append({"epoch": epoch + 1, "from_phases": previous, "to_phases": network.active_phases,
                                  "reason": "stalled" if stalled else "stage epochs", self.monitor: value})
@@ -105,11 +113,20 @@ class StairTraining(keras.callbacks.Callback):
                     json.dump(self.history, handle, indent=2)
 
 
+    def on_train_end(self, logs=None):
+        self._snapshot()
+
+    def _snapshot(self) -> None:
+        if self.snapshot_dir:
+            network = self.model.network
+            save_model(network, os.path.join(self.snapshot_dir, f"phases_{network.active_phases}.keras"))
+
+
 class LOATensorBoard(keras.callbacks.Callback):
     """TensorBoard summaries Keras's own callback cannot see: per epoch, alpha_t and tau_t per
     phase, eps0, sigmoid(omega_i) per task and the active phase count; every ``image_every``
-    epochs, for a fixed validation example per task, the zero-filled image, the reconstruction,
-    the |error| map and the mask. ``examples``: ``((kspace, mask, task_index), target)``."""
+    epochs, for a fixed validation example per task, the start (the zero filling for MRI), the
+    reconstruction, the |error| map and (MRI) the mask. ``examples``: ``(inputs, target)``."""
 
     def __init__(self, log_dir: str, examples, image_every: int = 1):
         super().__init__()
@@ -133,11 +150,15 @@ class LOATensorBoard(keras.callbacks.Callback):
         self.writer.flush()
 
     def _images(self):
-        (kspace, mask, task_index), target = self.examples
-        recon = tf.abs(self.model.network((kspace, mask, task_index)))
-        zero_filled = tf.abs(self.model.network.zero_filled((kspace, mask)))
-        peak = tf.reduce_max(target, axis=(1, 2), keepdims=True)
-        error = tf.abs(recon - target)
-        for name, images in (("zero_filled", zero_filled / peak), ("reconstruction", recon / peak),
-                             ("error", error / tf.reduce_max(error, axis=(1, 2), keepdims=True)), ("mask", mask)):
-            tf.summary.image(f"images/{name}", tf.clip_by_value(images, 0.0, 1.0)[..., None], max_outputs=int(target.shape[0]))
+        inputs, target = self.examples
+        network = self.model.network
+        recon = tf.abs(network(inputs))
+        start = tf.abs(network.initial_image(inputs))
+        peak = tf.reduce_max(tf.abs(target), axis=(1, 2), keepdims=True)
+        error = tf.abs(recon - tf.abs(target))
+        images = [("zero_filled" if isinstance(network.measurement, MRISampling) else "initial", start / peak),
+                  ("reconstruction", recon / peak), ("error", error / tf.reduce_max(error, axis=(1, 2), keepdims=True))]
+        if isinstance(network.measurement, MRISampling):
+            images.append(("mask", tf.broadcast_to(unpack_mri_inputs(inputs)[1], tf.shape(recon))))
+        for name, batch in images:
+            tf.summary.image(f"images/{name}", tf.clip_by_value(batch, 0.0, 1.0)[..., None], max_outputs=int(target.shape[0]))

@@ -7,6 +7,7 @@ Output directory layout::
     checkpoints/      resumable checkpoints (every epoch by default)
     logs/             TensorBoard: Keras scalars (train/, validation/) and loa/ (steps, kappa, images)
     history.csv       per-epoch logs;  stair_history.json  phase growth (when stair training)
+    stages/           phases_<K>.keras: the network at the end of each stair stage
     model.keras       the trained network (written at the end, atomically)
 
 Running the same command again resumes from the newest checkpoint; ``overwrite`` starts afresh.
@@ -20,11 +21,13 @@ import os
 import shutil
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from lda_tf.atomic import save_model
 from lda_tf.data import cross_task_batches, load_images, parse_tasks, single_task_batches, steps_per_epoch
 from lda_tf.data.sample import sample_dir
 from lda_tf.data.tasks import META_TRAINING_TASK_SPEC
@@ -108,9 +111,7 @@ def run_training(config: RunConfig) -> LOATrainer:
     if config.mode == "conventional" and len(tasks) != 1:
         raise ValueError(f"conventional training takes exactly one task; got {len(tasks)} ({config.tasks})")
     dataset_dir = config.dataset_dir or sample_dir()
-    output = _prepare_output(config)
-    record = run_record(f"lda_tf.training.run ({config.mode})", dataclasses.asdict(config))
-    (output / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    output = prepare_output(config, f"lda_tf.training.run ({config.mode})", dataclasses.asdict(config))
 
     train, val = _images(config, dataset_dir, "train"), _images(config, dataset_dir, "val")
     if config.mode == "meta":
@@ -119,26 +120,48 @@ def run_training(config: RunConfig) -> LOATrainer:
         validation = cross_task_batches(train, val, tasks, config.val_per_task, config.val_per_task, config.seed + 1).take(
             -(-len(val) // config.val_per_task)
         )
+        examples = next(iter(validation))["val"]  # one validation example per task
     else:
         pool = np.concatenate([train, val]) if config.mode == "conventional" else train  # 450 images (5.2)
         steps = config.steps_per_epoch or -(-len(pool) // config.batch_size)
         data = single_task_batches(pool, tasks[0], config.batch_size, seed=config.seed, repeat=True, noise_snr_db=config.noise_snr_db)
         validation = single_task_batches(val, tasks[0], config.batch_size, shuffle=False)
+        examples = next(iter(single_task_batches(val[:1], tasks[0], 1, shuffle=False)))
+    return fit_network(config, output, lambda: _network(config, num_tasks=len(tasks)), data, validation, steps, examples)
 
+
+def prepare_output(config: RunConfig, program: str, settings: dict) -> Path:
+    """Create (or, to resume, reuse) the run directory and write its ``config.json``."""
+    output = _prepare_output(config)
+    record = run_record(program, settings)
+    (output / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return output
+
+
+def fit_network(
+    config: RunConfig,
+    output: Path,
+    build_network: Callable[[], UnrolledLOA],
+    data: tf.data.Dataset,
+    validation: tf.data.Dataset,
+    steps: int,
+    examples,
+) -> LOATrainer:
+    """Build the network (under the distribution strategy) and its trainer, resume from the newest
+    checkpoint, ``fit`` with the run's callbacks and write ``model.keras`` atomically. ``data``
+    repeats; ``examples`` are ``(inputs, target)`` shown in TensorBoard."""
     strategy = tf.distribute.MirroredStrategy() if config.distribute == "mirrored" else tf.distribute.get_strategy()
     with strategy.scope():
-        network = _network(config, num_tasks=len(tasks))
-        trainer = LOATrainer(network, config.mode, BilevelConfig(**config.bilevel))
+        network = build_network()
+        trainer = LOATrainer(network, config.mode, BilevelConfig(**config.bilevel), magnitude_loss=network.features.complex_valued)
         trainer.compile(keras.optimizers.Adam(config.learning_rate), keras.optimizers.Adam(config.omega_learning_rate),
                         jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile])
     initial_epoch = restore_latest(trainer, output / "checkpoints")
-    if initial_epoch >= config.epochs:
+    if initial_epoch >= config.epochs:  # finished (perhaps killed before the model was written)
+        if not (output / "model.keras").is_file():
+            save_model(network, output / "model.keras")
         return trainer
 
-    if config.mode == "meta":  # one validation example per task
-        examples = next(iter(validation))["val"]
-    else:
-        examples = next(iter(single_task_batches(val[:1], tasks[0], 1, shuffle=False)))
     callbacks = [
         NonFiniteGuard(config.max_consecutive_skips),
         ResumableCheckpoint(output / "checkpoints", config.checkpoint_every),
@@ -149,13 +172,13 @@ def run_training(config: RunConfig) -> LOATrainer:
     if config.mode == "meta":
         callbacks.insert(0, BilevelSchedule())
     if config.stair:
-        callbacks.insert(0, StairTraining(**config.stair, history_path=str(output / "stair_history.json")))
+        callbacks.insert(0, StairTraining(**config.stair, history_path=str(output / "stair_history.json"),
+                                          snapshot_dir=str(output / "stages")))
     with warnings.catch_warnings():  # Keras warns that fit's shuffle does not apply to a tf.data input
         warnings.filterwarnings("ignore", message=".*shuffle=True.* was passed")
         trainer.fit(data.skip(initial_epoch * steps), validation_data=validation, validation_freq=config.validation_every,
                     epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=callbacks,
                     verbose=config.verbose)
-    partial = output / "model.partial.keras"
-    network.save(partial)
-    os.replace(partial, output / "model.keras")
+    save_model(network, output / "model.keras")
     return trainer
+

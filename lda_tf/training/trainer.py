@@ -95,9 +95,14 @@ class LOATrainer(keras.Model):
 
     # ------------------------------------------------------------------ losses
     def batch_loss(self, batch) -> tf.Tensor:
-        """``L`` of eq. (12): the sum of the per-sample losses (13) over this replica's batch."""
+        """``L`` of eq. (12): the sum of the per-sample losses (13) over this replica's batch, plus
+        the measurement's extra term where it has one (learned sampling, LDA paper 4.2.2)."""
         inputs, target = batch
-        return tf.reduce_sum(reconstruction_loss(self.network(inputs, training=True), target, self.magnitude_loss))
+        per_sample = reconstruction_loss(self.network(inputs, training=True), target, self.magnitude_loss)
+        auxiliary = self.network.auxiliary_loss(inputs)
+        if auxiliary is not None:
+            per_sample = per_sample + auxiliary
+        return tf.reduce_sum(per_sample)
 
     def _count(self, finite: tf.Tensor) -> None:
         skipped = tf.cast(tf.logical_not(finite), tf.int64)
