@@ -49,22 +49,28 @@ def snapshot_iterations(trained_phases: int, max_iterations: int) -> set[int]:
 def convergence(result: SolveResult, target: np.ndarray, snapshots: dict[int, np.ndarray], path: str | os.PathLike,
                 title: str) -> Path:
     """Figure 7 (phi and PSNR versus iteration; trained phases solid, the rest dotted) above
-    Figure 8 (the reconstructions at the ``snapshots`` iterations), for the first sample."""
+    Figure 8 (the reconstructions at the ``snapshots`` iterations), for the first sample.
+
+    Two objective curves: ``phi_eps_k(x_k)``, which decreases at every step for fixed eps but may
+    rise when eps is lowered (the Huber ``r_eps`` grows as eps shrinks), and the Lyapunov sequence
+    ``phi_eps_k(x_k) + c m eps_k`` (Lemma A4 of the meta paper, :mod:`lda_tf.loa.solve`), which may
+    not rise at all."""
     columns = max(len(snapshots) + 1, 2)
     figure = plt.figure(figsize=(2.4 * columns, 6.4))
     grid = figure.add_gridspec(2, columns, height_ratios=[1.1, 1])
     trained = result.trained_phases
     iterations = np.arange(len(result.energy))
-    for position, (values, label) in enumerate(((result.energy[:, 0], "phi_eps(x_k)"),
-                                                (result.observations[:, 0], "PSNR (dB)"))):
+    panels_top = (((result.lyapunov[:, 0], "phi_eps_k(x_k) + c m eps_k", "C0"), (result.energy[:, 0], "phi_eps_k(x_k)", "C1")),
+                  ((result.observations[:, 0], "PSNR (dB)", "C0"),))
+    for position, curves in enumerate(panels_top):
         axes = figure.add_subplot(grid[0, position * columns // 2:(position + 1) * columns // 2])
-        axes.plot(iterations[: trained + 1], values[: trained + 1], "-", color="C0", label="trained phases")
-        axes.plot(iterations[trained:], values[trained:], ":", color="C0", label="Algorithm 1 continued")
+        for values, label, color in curves:
+            axes.plot(iterations[: trained + 1], values[: trained + 1], "-", color=color, label=f"{label}, trained phases")
+            axes.plot(iterations[trained:], values[trained:], ":", color=color, label=f"{label}, Algorithm 1 continued")
         axes.set_xlabel("iteration k")
-        axes.set_ylabel(label)
+        axes.set_ylabel("objective" if position == 0 else "PSNR (dB)")
         if position == 0:
-            axes.set_yscale("log")
-            axes.legend(fontsize=7)
+            axes.legend(fontsize=6)
         axes.grid(alpha=0.3)
     panels = [("reference", target)] + [(f"iter {k} ({result.observations[k, 0]:.2f} dB)", image)
                                         for k, image in sorted(snapshots.items())]

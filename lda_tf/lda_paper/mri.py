@@ -35,7 +35,7 @@ def train_mri(ratio: float, directory: Path, dataset_dir: str, profile: LDAProfi
     if not (directory / "model.keras").is_file() or overwrite:
         phases = profile.mri_max_phases
         network = dict(num_phases=phases, num_layers=profile.num_layers, num_filters=profile.mri_num_filters, delta=0.01,
-                       smoothing="huber", policy="lda")
+                       smoothing="huber", policy="lda", kernel_scale=profile.kernel_scale)
         run_training(RunConfig(
             output_dir=str(directory), mode="conventional", dataset_dir=dataset_dir, tasks=f"radial:{ratio:g}",
             epochs=profile.epochs(phases), steps_per_epoch=profile.mri_steps_per_epoch, batch_size=profile.mri_batch,

@@ -42,6 +42,7 @@ class NaturalRun:
     num_filters: int = 32
     num_layers: int = 4
     phases: int = 15
+    kernel_scale: float = 1.0  # g's kernels start at Xavier times this
 
     @property
     def block_size(self) -> int:
@@ -50,12 +51,13 @@ class NaturalRun:
     @property
     def name(self) -> str:
         kind = "learned" if self.learned else "block"
-        return f"{kind}_r{self.ratio:g}_{self.policy}_d{self.num_filters}_l{self.num_layers}_K{self.phases}"
+        scale = "" if self.kernel_scale == 1.0 else f"_s{self.kernel_scale:g}"
+        return f"{kind}_r{self.ratio:g}_{self.policy}_d{self.num_filters}_l{self.num_layers}_K{self.phases}{scale}"
 
     def network(self, seed: int) -> UnrolledLOA:
         sampling = BlockSampling(self.ratio / 100, self.block_size, learned=self.learned, seed=seed, name="measurement")
         return UnrolledLOA.lda_paper(num_phases=self.phases, num_filters=self.num_filters, num_layers=self.num_layers,
-                                     policy=self.policy, measurement=sampling)
+                                     policy=self.policy, measurement=sampling, kernel_scale=self.kernel_scale)
 
 
 def reconstruction_parameters(network: UnrolledLOA) -> int:

@@ -76,6 +76,7 @@ class UnrolledLOA(keras.Model):
         regularizer_gradient: ``"explicit"`` ``J_g^H`` (default) or ``"autodiff"`` (the naive
             reference; see :class:`VariationalObjective`).
         measurement: the :class:`Measurement` layer (or its serialized config); default MRI.
+        kernel_scale: g's kernels start at Xavier times this (see FeatureExtractor).
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class UnrolledLOA(keras.Model):
         active_phases: int | None = None,
         regularizer_gradient: str = "explicit",
         measurement: Measurement | dict | None = None,
+        kernel_scale: float = 1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -124,7 +126,7 @@ class UnrolledLOA(keras.Model):
             raise ValueError(f"complex_valued={complex_valued} contradicts the {kind} images of "
                              f"{type(self.measurement).__name__}")
         self.features = FeatureExtractor(
-            num_layers, num_filters, kernel_size, delta, complex_valued, name="features"
+            num_layers, num_filters, kernel_size, delta, complex_valued, kernel_scale, name="features"
         )
         self.phases = [
             LOAPhase(alpha_init, tau_init, AGD_MOMENTUM_INIT if self.policy.name == "agd" else None, name=f"phase_{t + 1}")
@@ -299,5 +301,6 @@ class UnrolledLOA(keras.Model):
             active_phases=self.initial_active_phases,
             regularizer_gradient=self.regularizer_gradient,
             measurement=keras.saving.serialize_keras_object(self.measurement),
+            kernel_scale=self.features.kernel_scale,
         )
         return config

@@ -40,6 +40,8 @@ class FeatureExtractor(keras.layers.Layer):
         kernel_size: spatial size of every kernel (3 in both papers).
         delta: the smoothed-ReLU parameter of eq. (19) (meta paper 1e-3, LDA paper 0.01).
         complex_valued: complex convolutions on complex images (MRI) or real ones (natural images).
+        kernel_scale: the kernels start Glorot-uniform (Xavier, both papers) times this factor
+            (1 = Xavier; ``g`` then starts ``kernel_scale ** l`` times the Xavier one).
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class FeatureExtractor(keras.layers.Layer):
         kernel_size: int = 3,
         delta: float = 1e-3,
         complex_valued: bool = True,
+        kernel_scale: float = 1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -59,17 +62,24 @@ class FeatureExtractor(keras.layers.Layer):
             )
         if delta <= 0:
             raise ValueError(f"smoothed-ReLU delta must be positive; got {delta}")
+        if kernel_scale <= 0:
+            raise ValueError(f"kernel_scale must be positive; got {kernel_scale}")
         self.num_layers = int(num_layers)
         self.num_filters = int(num_filters)
         self.kernel_size = int(kernel_size)
         self.delta = float(delta)
         self.complex_valued = bool(complex_valued)
+        self.kernel_scale = float(kernel_scale)
+        # Glorot uniform is VarianceScaling(1, fan_avg, uniform); weights times c: variance times c^2.
+        initializer = "glorot_uniform" if self.kernel_scale == 1.0 else keras.initializers.VarianceScaling(
+            scale=self.kernel_scale ** 2, mode="fan_avg", distribution="uniform")
         self.convolutions = [
             BlockConv2D(
                 in_channels=1 if q == 0 else self.num_filters,
                 filters=self.num_filters,
                 kernel_size=self.kernel_size,
                 complex_valued=self.complex_valued,
+                kernel_initializer=initializer,
                 name=f"conv_{q + 1}",
             )
             for q in range(self.num_layers)
@@ -148,5 +158,6 @@ class FeatureExtractor(keras.layers.Layer):
             kernel_size=self.kernel_size,
             delta=self.delta,
             complex_valued=self.complex_valued,
+            kernel_scale=self.kernel_scale,
         )
         return config

@@ -53,6 +53,7 @@ def test_figure7_reuses_the_50_percent_run_and_phi_never_increases(output):
     result = _run("figure7", output)
     assert model.stat().st_mtime == stamp  # reused, not retrained
     assert "phi non-increasing: yes" in result["markdown"]
+    assert "(Lyapunov, Lemma A4) rose in 0 iterations" in result["markdown"]
     assert result["figure"].read_bytes()[:4] == b"\x89PNG"
     rows = _rows(result["per_image"])
     assert len(rows) >= 6 and all(np.isfinite(float(row["psnr"])) for row in rows)

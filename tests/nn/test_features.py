@@ -53,3 +53,14 @@ def test_bad_configuration_errors():
         FeatureExtractor(kernel_size=4)
     with pytest.raises(ValueError, match="delta"):
         FeatureExtractor(delta=0.0)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_kernel_scale_multiplies_the_xavier_initialisation(scale):
+    extractor = FeatureExtractor(num_layers=2, num_filters=32, complex_valued=False, kernel_scale=scale)
+    extractor.build()
+    kernel = extractor.convolutions[1].kernel_real.numpy()  # 3x3, 32 -> 32: fan_in = fan_out = 288
+    xavier_limit = np.sqrt(6.0 / (288 + 288))
+    assert np.abs(kernel).max() <= scale * xavier_limit + 1e-7
+    np.testing.assert_allclose(kernel.std(), scale * xavier_limit / np.sqrt(3.0), rtol=0.05)
+    assert FeatureExtractor.from_config(extractor.get_config()).kernel_scale == scale
