@@ -30,6 +30,7 @@ def psnr_versus_phases(curves: dict[str, dict[int, float]], title: str, path: st
     for label, curve in curves.items():
         phases = sorted(curve)
         axes.plot(phases, [curve[k] for k in phases], marker="o", label=label)
+    axes.set_xticks(sorted({k for curve in curves.values() for k in curve}))
     axes.set_xlabel("phase number K")
     axes.set_ylabel("PSNR (dB)")
     axes.set_title(title, fontsize=9)

@@ -153,7 +153,11 @@ class LDAReproduction:
                      ("published", paper, {"#Par": {m: v[""] for m, v in published(3, "params").items()}})],
                     digits=lambda method, setting: 2 if setting.endswith("psnr") else 4,
                     notes=[f"data: {label}; {len({r['image'] for r in rows})} test images, "
-                           f"{self.profile.mri_downsample}x downsampled", f"LDA row: {final}", self.profile.description,
+                           f"{self.profile.mri_downsample}x downsampled", f"LDA row: {final}",
+                           "PSNR (dB) by phases (Figure 6 left): " + "; ".join(
+                               f"{ratio}: " + ", ".join(f"K={k} {v:.2f}" for k, v in sorted(curve.items()))
+                               for ratio, curve in curves.items()),
+                           self.profile.description,
                            PAPER_NOTE + "; Table 3: 50 brain images of 190x190", self._timing_note()])
         return rows, text, curves
 
@@ -178,7 +182,10 @@ class LDAReproduction:
         text = grid(f"Table {table}: {name}, block CS 10 %, {self.profile.complexity_phases} phases",
                     [str(v) for v in values], [f"{'d' if table == 4 else 'l'}={v}" for v in values],
                     [("ours", ours, {}), ("published (K=7, GTX 1080Ti)", paper, {})], digits=lambda method, _: digits[method],
-                    notes=self._notes(rows, None) + ["time: one test image per call on this machine, after warm-up"])
+                    notes=self._notes(rows, None) + [
+                        "time: one test image per call on this machine, after warm-up",
+                        f"parameters: g's kernels, eps0 and 2 step sizes per phase, here {self.profile.complexity_phases} "
+                        "phases (the paper's 7 phases count 2 per phase more)"])
         return rows, text
 
     def figure_ablation(self) -> tuple[list[dict], str, Path]:
