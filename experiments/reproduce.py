@@ -23,6 +23,7 @@ Watch training with: tensorboard --logdir <output_dir>/runs
 from absl import app, flags
 
 from lda_tf.cli import user_errors_exit
+from lda_tf.lda_paper.profiles import PROFILES as LDA_PROFILES
 from lda_tf.lda_paper.reproduce import LDAReproduction
 from lda_tf.reproduce import PROFILES, Reproduction
 
@@ -33,7 +34,7 @@ flags.DEFINE_enum("table", None, ["1", "2", "3", "4", "5"], "Which table of the 
                   "default 1).")
 flags.DEFINE_enum("figure", None, ["6", "7"], "--paper=lda only: Figure 6 (GD-Net/AGD-Net/LDA versus phases) or 7 "
                   "(convergence past the trained phases).")
-flags.DEFINE_enum("profile", "quick", ["paper", "quick", "smoke"], "paper: the paper's settings; quick: scaled down "
+flags.DEFINE_enum("profile", "quick", sorted(set(PROFILES) | set(LDA_PROFILES)), "paper: the paper's settings; quick: scaled down "
                   "for a CPU; smoke: checks the chain only.")
 flags.DEFINE_string("output_dir", None, "Directory for data, runs, tables and figures.")
 flags.DEFINE_string("brats_dir", None, "--paper=meta: raw BraTS 2018, the folder holding "
@@ -66,8 +67,6 @@ def _check_flags() -> None:
 
 
 def _run_meta() -> None:
-    if FLAGS.profile not in PROFILES:
-        raise ValueError(f"--profile must be one of {sorted(PROFILES)} for --paper=meta")
     reproduction = Reproduction(int(FLAGS.table or 1), FLAGS.profile, FLAGS.output_dir, FLAGS.brats_dir, FLAGS.dataset_dir,
                                 FLAGS.seed, FLAGS.overwrite, FLAGS.verbose)
     result = reproduction.run()

@@ -55,15 +55,18 @@ def stage_models(stages: Path) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
-def score_mri(stages: Path, dataset_dir: str, ratio: float, profile: LDAProfile) -> tuple[list[dict], np.ndarray]:
-    """Per test image and method (zero filling, LDA at each stage's K): PSNR, SSIM, NMSE, RelErr;
-    and the test images."""
+def mri_test_images(dataset_dir: str, profile: LDAProfile) -> np.ndarray:
+    """The test split at the profile's resolution."""
+    return load_images(dataset_dir, "test", downsample=profile.mri_downsample)
+
+
+def score_mri(stages: Path, test: np.ndarray, ratio: float) -> list[dict]:
+    """Per test image and method (zero filling, LDA at each stage's K): PSNR, SSIM, NMSE, RelErr."""
     task = mri_task(ratio)
-    test = load_images(dataset_dir, "test", downsample=profile.mri_downsample)
     rows = metric_rows(test, reconstruct_all(zero_filling, test, task), task, "zero_filling")
     for phases, path in stage_models(stages).items():
         network = keras.models.load_model(path)
         rows += metric_rows(test, reconstruct_all(network_reconstructor(network), test, task), task, f"LDA K={phases}")
     for row in rows:
         row["relerr"] = float(np.sqrt(row["nmse"]))
-    return rows, test
+    return rows

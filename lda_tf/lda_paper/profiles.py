@@ -41,6 +41,7 @@ class LDAProfile:
     complexity_phases: int  # K of Tables 4-5
     complexity_depths: tuple[int, ...]  # d of Table 4
     complexity_layers: tuple[int, ...]  # l of Table 5
+    complexity_filters: int  # the d Table 5 holds fixed (the paper: 32)
     test_images: int | None  # cap on the test images (None: all)
     test_size: int  # side of the default (scikit-image) test images
     mri_num_filters: int
@@ -64,7 +65,7 @@ PROFILES = {
         "paper", num_filters=32, num_layers=4, max_phases=15, first_stage_epochs=500, epochs_per_stage=200,
         steps_per_epoch=None, block_crops=88_912, block_batch=64, learned_crops=89_600, learned_batch=16,
         learning_rate=1e-4, kernel_scale=1.0, complexity_phases=7, complexity_depths=(8, 16, 32, 48),
-        complexity_layers=(2, 4, 6), test_images=None, test_size=256, mri_num_filters=32,
+        complexity_layers=(2, 4, 6), complexity_filters=32, test_images=None, test_size=256, mri_num_filters=32,
         mri_max_phases=11, mri_batch=4, mri_downsample=1, mri_steps_per_epoch=None, convergence_iterations=20_000,
         description="paper profile: LDA paper section 4 (l=4, d=32, 15 phases by warm start 3 (500 epochs) +2 "
                     "(200 epochs) ..., Adam 1e-4)",
@@ -73,7 +74,7 @@ PROFILES = {
         "quick", num_filters=16, num_layers=4, max_phases=5, first_stage_epochs=3, epochs_per_stage=2,
         steps_per_epoch=40, block_crops=4096, block_batch=32, learned_crops=1024, learned_batch=4,
         learning_rate=3e-3, kernel_scale=0.5, complexity_phases=3, complexity_depths=(8, 16, 32, 48),
-        complexity_layers=(2, 4, 6), test_images=None, test_size=256, mri_num_filters=16,
+        complexity_layers=(2, 4, 6), complexity_filters=32, test_images=None, test_size=256, mri_num_filters=16,
         mri_max_phases=7, mri_batch=6, mri_downsample=2, mri_steps_per_epoch=15, convergence_iterations=300,
         description="QUICK profile, scaled down for a CPU: d=16 (Tables 4-5: their own d, l), 5 phases (3, then 5) "
                     "instead of 15, 3+2 epochs of 40 steps instead of 500+200+..., Adam 3e-3 instead of 1e-4, "
@@ -85,7 +86,7 @@ PROFILES = {
         "smoke", num_filters=4, num_layers=2, max_phases=5, first_stage_epochs=1, epochs_per_stage=1,
         steps_per_epoch=2, block_crops=600, block_batch=8, learned_crops=8, learned_batch=2, learning_rate=1e-3,
         kernel_scale=1.0, complexity_phases=3, complexity_depths=(2, 4),
-        complexity_layers=(1, 2), test_images=2, test_size=66, mri_num_filters=4, mri_max_phases=5, mri_batch=4,
+        complexity_layers=(1, 2), complexity_filters=4, test_images=2, test_size=66, mri_num_filters=4, mri_max_phases=5, mri_batch=4,
         mri_downsample=10, mri_steps_per_epoch=2, convergence_iterations=5,
         description="SMOKE profile: checks the chain runs (tiny network, 2 steps a stage); its numbers mean nothing",
     ),

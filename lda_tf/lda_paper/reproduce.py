@@ -35,7 +35,7 @@ from lda_tf.data.natural import NaturalImages, load_test_images, load_training_i
 from lda_tf.data.sample import sample_dir
 from lda_tf.evaluation import write_rows
 from lda_tf.lda_paper import figures
-from lda_tf.lda_paper.mri import stage_models, score_mri, train_mri
+from lda_tf.lda_paper.mri import mri_test_images, score_mri, stage_models, train_mri
 from lda_tf.lda_paper.natural import NaturalRun, reconstruction_parameters, score_natural, train_natural
 from lda_tf.lda_paper.profiles import PROFILES
 from lda_tf.lda_paper.report import grid, mean_by, published
@@ -124,12 +124,12 @@ class LDAReproduction:
     def table_mri(self) -> tuple[list[dict], str, dict]:
         dataset_dir = self.dataset_dir or str(sample_dir())
         label = self.dataset_dir or "embedded sample (MNI152 template slices, NOT the paper's brain images)"
-        rows, curves = [], {}
+        rows, curves, test = [], {}, mri_test_images(dataset_dir, self.profile)
         for ratio in (10, 20, 30):
             start = time.perf_counter()
             directory = self.output / "runs" / f"mri_r{ratio}_lda_d{self.profile.mri_num_filters}_K{self.profile.mri_max_phases}"
             stages = train_mri(ratio, directory, dataset_dir, self.profile, self.seed, self.overwrite, self.verbose)
-            ratio_rows, _ = score_mri(stages, dataset_dir, ratio, self.profile)
+            ratio_rows = score_mri(stages, test, ratio)
             self.timings[f"mri {ratio}%"] = time.perf_counter() - start
             rows += ratio_rows
             curves[f"{ratio}%"] = {int(m.split("=")[1]): v for m, v in mean_by([r for r in ratio_rows if r["method"] != "zero_filling"], "method", "psnr").items()}
@@ -170,7 +170,7 @@ class LDAReproduction:
             if table == 4:
                 fields["num_layers"] = 4
             else:
-                fields["num_filters"] = 32 if self.profile.name != "smoke" else self.profile.num_filters
+                fields["num_filters"] = self.profile.complexity_filters
             rows += self.test(self.train(self.natural(**fields)), "LDA", str(value))
         lda = [row for row in rows if row["method"] == "LDA"]
         ours = {"PSNR (dB)": mean_by(lda, "setting", "psnr"), "parameters": mean_by(lda, "setting", "parameters"),

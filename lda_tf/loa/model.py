@@ -222,7 +222,7 @@ class UnrolledLOA(keras.Model):
 
     # ----------------------------------------------------------------- forward
     def unroll(self, inputs, policy: PhasePolicy | None = None) -> Unrolled:
-        """Run the active phases from the zero-filled start; see :class:`Unrolled`."""
+        """Run the active phases from the measurement's start ``x0``; see :class:`Unrolled`."""
         measured: Measured = self.measurement.measure(inputs)
         kappa = self.task_weights(measured.task_index, tf.shape(measured.initial)[0])
         objective = VariationalObjective(measured.data, self.features, self.smoothing, kappa,

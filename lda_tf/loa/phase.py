@@ -139,7 +139,9 @@ def line_search(
     """Backtracking on ``v = x - s grad phi(x)``: the largest ``s = initial_step rho^k``,
     ``k <= max_backtracks``, with ``phi(v) - phi(x) <= -decrease ||v - x||^2``, or ``s = 0``.
 
-    Returns the step ``[B]`` (no gradient) and the number of reductions ``[B]``.
+    Returns the step ``[B]`` and the number of reductions ``k`` ``[B]``. The search itself sees no
+    gradient; the returned ``s = initial_step rho^k`` holds ``k`` fixed, so it is differentiable in
+    a learned ``initial_step`` (``alpha_t`` of ``meta`` and ``lda``).
     """
     objective = objective.without_gradients()
     image, eps = tf.stop_gradient(state.point.image), tf.stop_gradient(state.eps)
@@ -158,15 +160,16 @@ def line_search(
         reductions = reductions + tf.cast(reduce, tf.float32)
         return count + 1, step, tf.logical_or(accepted, sufficient_decrease(step)), reductions
 
-    initial_step = tf.stop_gradient(initial_step)
-    _, step, accepted, reductions = tf.while_loop(
+    searched = tf.stop_gradient(initial_step)
+    _, _, accepted, reductions = tf.while_loop(
         lambda count, step, accepted, reductions: tf.logical_and(
             count < policy.max_backtracks, tf.logical_not(tf.reduce_all(accepted))
         ),
         body,
-        (tf.constant(0), initial_step, sufficient_decrease(initial_step), tf.zeros_like(initial_step)),
+        (tf.constant(0), searched, sufficient_decrease(searched), tf.zeros_like(searched)),
         maximum_iterations=policy.max_backtracks,
     )
+    step = initial_step * tf.stop_gradient(tf.pow(policy.rho, reductions))  # = the searched step
     return tf.where(accepted, step, tf.zeros_like(step)), reductions
 
 
@@ -181,8 +184,6 @@ def _safeguard_candidate(
         initial_step = tf.fill(tf.shape(state.eps), 1.0) * alpha
         decrease = tf.fill(tf.shape(state.eps), 1.0 / policy.a)
     step, reductions = line_search(objective, state, initial_step, decrease, policy)
-    if policy.name != "elda":  # the same value, alpha_t rho^k with k held fixed: differentiable in alpha_t
-        step = tf.where(step > 0, initial_step * tf.stop_gradient(tf.pow(policy.rho, reductions)), tf.zeros_like(step))
     v_point = objective.point(state.point.image - per_sample(step, state.gradient) * state.gradient)
     return v_point, objective.value(v_point, state.eps), reductions
 

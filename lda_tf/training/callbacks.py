@@ -112,7 +112,6 @@ class StairTraining(keras.callbacks.Callback):
                 with open(self.history_path, "w") as handle:
                     json.dump(self.history, handle, indent=2)
 
-
     def on_train_end(self, logs=None):
         self._snapshot()
 
@@ -156,9 +155,10 @@ class LOATensorBoard(keras.callbacks.Callback):
         start = tf.abs(network.initial_image(inputs))
         peak = tf.reduce_max(tf.abs(target), axis=(1, 2), keepdims=True)
         error = tf.abs(recon - tf.abs(target))
-        images = [("zero_filled" if isinstance(network.measurement, MRISampling) else "initial", start / peak),
+        mri = isinstance(network.measurement, MRISampling)
+        images = [("zero_filled" if mri else "initial", start / peak),
                   ("reconstruction", recon / peak), ("error", error / tf.reduce_max(error, axis=(1, 2), keepdims=True))]
-        if isinstance(network.measurement, MRISampling):
+        if mri:
             images.append(("mask", tf.broadcast_to(unpack_mri_inputs(inputs)[1], tf.shape(recon))))
         for name, batch in images:
             tf.summary.image(f"images/{name}", tf.clip_by_value(batch, 0.0, 1.0)[..., None], max_outputs=int(target.shape[0]))

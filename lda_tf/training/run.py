@@ -78,17 +78,6 @@ def _images(config: RunConfig, dataset_dir, split: str) -> np.ndarray:
     return load_images(dataset_dir, split, config.max_images, config.crop, config.downsample)
 
 
-def _prepare_output(config: RunConfig) -> Path:
-    output = Path(config.output_dir)
-    has_checkpoint = tf.train.latest_checkpoint(str(output / "checkpoints")) is not None
-    if output.exists() and config.overwrite:
-        shutil.rmtree(output)
-    elif output.exists() and not has_checkpoint and any(output.iterdir()):
-        raise FileExistsError(f"{output} exists and holds no checkpoint to resume; pass --overwrite to replace it")
-    output.mkdir(parents=True, exist_ok=True)
-    return output
-
-
 def _network(config: RunConfig, num_tasks: int) -> UnrolledLOA:
     if config.mode == "adaptation":
         if not config.init_model:
@@ -131,7 +120,13 @@ def run_training(config: RunConfig) -> LOATrainer:
 
 def prepare_output(config: RunConfig, program: str, settings: dict) -> Path:
     """Create (or, to resume, reuse) the run directory and write its ``config.json``."""
-    output = _prepare_output(config)
+    output = Path(config.output_dir)
+    has_checkpoint = tf.train.latest_checkpoint(str(output / "checkpoints")) is not None
+    if output.exists() and config.overwrite:
+        shutil.rmtree(output)
+    elif output.exists() and not has_checkpoint and any(output.iterdir()):
+        raise FileExistsError(f"{output} exists and holds no checkpoint to resume; pass --overwrite to replace it")
+    output.mkdir(parents=True, exist_ok=True)
     record = run_record(program, settings)
     (output / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
     return output
