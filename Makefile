@@ -20,17 +20,24 @@ BRATS_URL := https://www.med.upenn.edu/sbia/brats2018/data.html
 
 REPRODUCE_TABLES := reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5
 
-.PHONY: install test test-slow demo tensorboard check-brats clean reproduce-lda $(REPRODUCE_TABLES)
+PY_SOURCES := lda_tf experiments data_prep benchmarks tests setup.py
+
+.PHONY: install lint test test-slow demo tensorboard check-brats clean reproduce-lda $(REPRODUCE_TABLES)
 
 $(VENV_PYTHON):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV_PYTHON) -m pip install --quiet --upgrade pip
 
-$(INSTALLED): $(VENV_PYTHON) setup.py
+$(INSTALLED): $(VENV_PYTHON) setup.py pyproject.toml
 	$(VENV_PYTHON) -m pip install --quiet -e ".[test]"
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
+
+# ruff's format check and lint (settings: pyproject.toml); `$(VENV)/bin/ruff format .` fixes the format.
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff format --check $(PY_SOURCES)
+	$(VENV)/bin/ruff check $(PY_SOURCES)
 
 test: $(INSTALLED)
 	$(VENV_PYTHON) -m pytest

@@ -10,7 +10,8 @@ VERSION = re.search(r'__version__ = "([^"]+)"', Path("lda_tf/__init__.py").read_
 setup(
     name="lda_tf",
     version=VERSION,
-    description="Learnable optimization algorithms (LOA / LDA) for MRI reconstruction in TensorFlow 2 / Keras 3",
+    description="Learnable optimization algorithms (LOA / LDA) for MRI reconstruction in "
+    "TensorFlow 2 / Keras 3",
     long_description=Path("README.md").read_text(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["lda_tf", "lda_tf.*"]),
@@ -29,7 +30,9 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest"],
+        # ruff: `make lint` (format check and lint, settings in pyproject.toml); pinned, since its
+        # formatting changes between releases.
+        "test": ["pytest", "ruff==0.17.6"],
         # Only data_prep/make_sample.py needs it (the template it slices ships with nilearn).
         "sample": ["nilearn"],
     },
