@@ -47,14 +47,20 @@ flags.DEFINE_list("size", ["160x180"], "Image sizes HxW.")
 flags.DEFINE_list("policies", ["residual", "meta"], "Phase policies (lda_tf.loa.phase.POLICIES).")
 flags.DEFINE_list("xla", ["false"], "jit_compile values to time (false, true).")
 flags.DEFINE_list("measures", list(MEASURES), f"Which of {MEASURES}.")
-flags.DEFINE_list("gradients", ["explicit", "autodiff"], "grad r_eps formulations; explicit is the library's.")
+flags.DEFINE_list(
+    "gradients", ["explicit", "autodiff"], "grad r_eps formulations; explicit is the library's."
+)
 flags.DEFINE_integer("num_layers", 3, "l: convolutions in g.", lower_bound=1)
 flags.DEFINE_integer("num_filters", 4, "d: kernels per convolution.", lower_bound=1)
 flags.DEFINE_integer("repeats", 5, "Timed repeats per measure.", lower_bound=1)
 flags.DEFINE_integer("warmup", 2, "Untimed runs first (tracing, allocation).", lower_bound=1)
 flags.DEFINE_string("csv", None, "Also write the results to this CSV file.")
 flags.DEFINE_bool("scaling", False, "Run the scaling sweeps and write CSV + PNG to benchmarks/results/.")
-flags.DEFINE_list("sweeps", ["phases", "size", "batch"], "With --scaling: which sweeps to (re)run; the CSV keeps the others' rows.")
+flags.DEFINE_list(
+    "sweeps",
+    ["phases", "size", "batch"],
+    "With --scaling: which sweeps to (re)run; the CSV keeps the others' rows.",
+)
 flags.DEFINE_string("config", None, "Internal: run one configuration (JSON) in this process.")
 
 
@@ -99,13 +105,21 @@ def run_configuration(config: dict) -> list[dict]:
     meta_data = {"train": split(0, half), "val": split(half, 2 * half) if batch > 1 else split(0, 1)}
 
     def network(num_tasks):
-        return UnrolledLOA.meta_paper(num_tasks=num_tasks, num_phases=phases, num_layers=config["num_layers"],
-                                      num_filters=config["num_filters"], policy=config["policy"],
-                                      regularizer_gradient=config["gradients"])
+        return UnrolledLOA.meta_paper(
+            num_tasks=num_tasks,
+            num_phases=phases,
+            num_layers=config["num_layers"],
+            num_filters=config["num_filters"],
+            policy=config["policy"],
+            regularizer_gradient=config["gradients"],
+        )
 
     def trainer(mode):
-        result = LOATrainer(network(0 if mode == "conventional" else len(tasks)), mode,
-                            BilevelConfig(delta0=0.0, delta_tol=0.0))  # delta 0: every step applies
+        result = LOATrainer(
+            network(0 if mode == "conventional" else len(tasks)),
+            mode,
+            BilevelConfig(delta0=0.0, delta_tol=0.0),
+        )  # delta 0: every step applies
         result.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
         return result
 
@@ -116,8 +130,11 @@ def run_configuration(config: dict) -> list[dict]:
         functions["forward"] = tf.function(lambda: model(inputs), jit_compile=jit)
     if "conventional" in config["measures"]:
         conventional = trainer("conventional")
-        functions["conventional"] = tf.function(lambda: conventional.train_step((inputs, target)), jit_compile=jit)
+        functions["conventional"] = tf.function(
+            lambda: conventional.train_step((inputs, target)), jit_compile=jit
+        )
     meta = trainer("meta") if {"meta_theta", "meta_omega", "meta_step"} & set(config["measures"]) else None
+
     def bilevel_half(group: str):
         """One penalty evaluation (17) and the step of one variable group (tf.function turns
         default arguments into inputs, hence this factory)."""
@@ -125,9 +142,17 @@ def run_configuration(config: dict) -> list[dict]:
         optimizer = meta.theta_optimizer if group == "theta" else meta.omega_optimizer
 
         def step():
-            evaluation = penalty_objective(meta.batch_loss, meta_data["train"], meta_data["val"],
-                                           meta.network.theta_variables, meta.network.omega_variables, meta.penalty_weight)
-            optimizer.apply(evaluation.theta_gradients if group == "theta" else evaluation.omega_gradients, variables)
+            evaluation = penalty_objective(
+                meta.batch_loss,
+                meta_data["train"],
+                meta_data["val"],
+                meta.network.theta_variables,
+                meta.network.omega_variables,
+                meta.penalty_weight,
+            )
+            optimizer.apply(
+                evaluation.theta_gradients if group == "theta" else evaluation.omega_gradients, variables
+            )
             return evaluation.objective
 
         return tf.function(step, jit_compile=jit)
@@ -141,20 +166,46 @@ def run_configuration(config: dict) -> list[dict]:
     results = []
     for measure, function in functions.items():
         timing = _time(function, config["warmup"], config["repeats"])
-        results.append({**{k: v for k, v in config.items() if k != "measures"}, "size": f"{height}x{width}",
-                        "measure": measure, **timing, "peak_memory_gib": _peak_memory_bytes(tf) / 2**30,
-                        "device": "GPU" if tf.config.list_logical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"})
+        results.append(
+            {
+                **{k: v for k, v in config.items() if k != "measures"},
+                "size": f"{height}x{width}",
+                "measure": measure,
+                **timing,
+                "peak_memory_gib": _peak_memory_bytes(tf) / 2**30,
+                "device": "GPU" if tf.config.list_logical_devices("GPU") else f"CPU ({os.cpu_count()} cores)",
+            }
+        )
     return results
 
 
 def _configurations() -> list[dict]:
     sizes = [tuple(int(v) for v in size.split("x")) for size in FLAGS.size]
     xla = [value.lower() in ("true", "1", "yes") for value in FLAGS.xla]
-    combos = itertools.product([int(b) for b in FLAGS.batch], [int(t) for t in FLAGS.phases], sizes, FLAGS.policies, xla,
-                               FLAGS.gradients)
-    return [dict(batch=b, phases=t, size=s, policy=p, xla=x, gradients=g, num_layers=FLAGS.num_layers,
-                 num_filters=FLAGS.num_filters, measures=FLAGS.measures, warmup=FLAGS.warmup, repeats=FLAGS.repeats)
-            for b, t, s, p, x, g in combos]
+    combos = itertools.product(
+        [int(b) for b in FLAGS.batch],
+        [int(t) for t in FLAGS.phases],
+        sizes,
+        FLAGS.policies,
+        xla,
+        FLAGS.gradients,
+    )
+    return [
+        dict(
+            batch=b,
+            phases=t,
+            size=s,
+            policy=p,
+            xla=x,
+            gradients=g,
+            num_layers=FLAGS.num_layers,
+            num_filters=FLAGS.num_filters,
+            measures=FLAGS.measures,
+            warmup=FLAGS.warmup,
+            repeats=FLAGS.repeats,
+        )
+        for b, t, s, p, x, g in combos
+    ]
 
 
 def _run_in_subprocess(config: dict) -> list[dict]:
@@ -175,7 +226,10 @@ def _add_speedups(results: list[dict]) -> None:
 
 
 def _write_csv(results: list[dict], path: Path) -> None:
-    fields = sorted({name for result in results for name in result}, key=lambda n: list(results[0]).index(n) if n in results[0] else 99)
+    fields = sorted(
+        {name for result in results for name in result},
+        key=lambda n: list(results[0]).index(n) if n in results[0] else 99,
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
@@ -186,11 +240,24 @@ def _write_csv(results: list[dict], path: Path) -> None:
 def _scaling(previous: list[dict]) -> list[dict]:
     """Sweeps around the reference point (batch 8, 160x180, 11 phases, residual policy); rows of
     ``previous`` from sweeps not named in ``--sweeps`` are kept."""
-    base = dict(batch=8, phases=11, size=(160, 180), policy="residual", xla=False, gradients="explicit",
-                num_layers=FLAGS.num_layers, num_filters=FLAGS.num_filters, measures=["forward", "meta_theta"],
-                warmup=1, repeats=2)
-    sweeps = {"phases": [1, 3, 5, 7, 9, 11, 13, 15], "size": [(128, 128), (160, 180), (192, 192), (256, 256), (320, 320)],
-              "batch": [1, 2, 4, 8, 16, 32]}
+    base = dict(
+        batch=8,
+        phases=11,
+        size=(160, 180),
+        policy="residual",
+        xla=False,
+        gradients="explicit",
+        num_layers=FLAGS.num_layers,
+        num_filters=FLAGS.num_filters,
+        measures=["forward", "meta_theta"],
+        warmup=1,
+        repeats=2,
+    )
+    sweeps = {
+        "phases": [1, 3, 5, 7, 9, 11, 13, 15],
+        "size": [(128, 128), (160, 180), (192, 192), (256, 256), (320, 320)],
+        "batch": [1, 2, 4, 8, 16, 32],
+    }
     results = [row for row in previous if row["sweep"] not in FLAGS.sweeps]
     for swept in FLAGS.sweeps:
         for value in sweeps[swept]:
@@ -225,7 +292,10 @@ def _plot_scaling(results: list[dict], path: Path) -> None:
         rows = [r for r in results if r["sweep"] == swept]
         for measure in ("forward", "meta_theta"):
             chosen = [r for r in rows if r["measure"] == measure]
-            x = [int(np.prod([int(v) for v in r["size"].split("x")])) if swept == "size" else r[swept] for r in chosen]
+            x = [
+                int(np.prod([int(v) for v in r["size"].split("x")])) if swept == "size" else r[swept]
+                for r in chosen
+            ]
             axes[0, column].plot(x, [r["median_s"] for r in chosen], "o-", label=measure)
             axes[1, column].plot(x, [r["peak_memory_gib"] for r in chosen], "o-", label=measure)
         label = "pixels (H x W)" if swept == "size" else swept
@@ -234,8 +304,12 @@ def _plot_scaling(results: list[dict], path: Path) -> None:
         for axis in axes[:, column]:
             axis.grid(alpha=0.3)
             axis.legend(fontsize=8)
-    figure.suptitle(f"residual policy, l={FLAGS.num_layers}, d={FLAGS.num_filters}; others at batch 8, 160x180, 11 phases "
-                    f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores)", fontsize=9)
+    figure.suptitle(
+        f"residual policy, l={FLAGS.num_layers}, d={FLAGS.num_filters}; others at batch 8, "
+        "160x180, 11 phases "
+        f"({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
+        fontsize=9,
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=100)
 

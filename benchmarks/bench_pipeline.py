@@ -35,13 +35,19 @@ def _rate(run, count: int, repeats: int) -> dict:
         start = time.perf_counter()
         run(count)
         rates.append(count / (time.perf_counter() - start))
-    return {"median_per_s": float(np.median(rates)), "min_per_s": float(min(rates)), "max_per_s": float(max(rates))}
+    return {
+        "median_per_s": float(np.median(rates)),
+        "min_per_s": float(min(rates)),
+        "max_per_s": float(max(rates)),
+    }
 
 
 def main(argv):
     del argv
     dataset_dir = FLAGS.dataset_dir or sample_dir()
-    dataset = cross_task_batches(load_images(dataset_dir, "train"), load_images(dataset_dir, "val"), META_TRAINING_TASKS)
+    dataset = cross_task_batches(
+        load_images(dataset_dir, "train"), load_images(dataset_dir, "val"), META_TRAINING_TASKS
+    )
     batches = iter(dataset)
 
     def pull(count):
@@ -61,8 +67,19 @@ def main(argv):
             forward(inputs).numpy()
 
     consumer = _rate(consume, FLAGS.consumer_steps, FLAGS.repeats)
-    print(json.dumps({"measure": "consumer_forward_pass", "batch_images": 8, "phases": FLAGS.num_phases, **consumer}))
-    print(json.dumps({"measure": "pipeline_over_consumer", "ratio": pipeline["median_per_s"] / consumer["median_per_s"]}))
+    print(
+        json.dumps(
+            {"measure": "consumer_forward_pass", "batch_images": 8, "phases": FLAGS.num_phases, **consumer}
+        )
+    )
+    print(
+        json.dumps(
+            {
+                "measure": "pipeline_over_consumer",
+                "ratio": pipeline["median_per_s"] / consumer["median_per_s"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

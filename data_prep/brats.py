@@ -31,7 +31,8 @@ flags.DEFINE_integer("seed", 0, "Seed of the patient choice.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output directory.")
 flags.mark_flags_as_required(["brats_train_dir", "brats_val_dir", "output_dir"])
 flags.register_validator(
-    "crop", is_size_pair,
+    "crop",
+    is_size_pair,
     message="--crop must be two positive integers HEIGHT,WIDTH, e.g. 160,180",
 )
 
@@ -40,15 +41,28 @@ flags.register_validator(
 def main(argv):
     del argv
     protocol = BratsProtocol(
-        modality=FLAGS.modality, grade=FLAGS.grade, num_train=FLAGS.num_train, num_val=FLAGS.num_val,
-        num_test=FLAGS.num_test, crop=tuple(int(v) for v in FLAGS.crop), num_slices=FLAGS.num_slices, seed=FLAGS.seed,
+        modality=FLAGS.modality,
+        grade=FLAGS.grade,
+        num_train=FLAGS.num_train,
+        num_val=FLAGS.num_val,
+        num_test=FLAGS.num_test,
+        crop=tuple(int(v) for v in FLAGS.crop),
+        num_slices=FLAGS.num_slices,
+        seed=FLAGS.seed,
     )
     manifest = convert_brats(
-        FLAGS.brats_train_dir, FLAGS.brats_val_dir, FLAGS.output_dir, protocol, FLAGS.overwrite,
+        FLAGS.brats_train_dir,
+        FLAGS.brats_val_dir,
+        FLAGS.output_dir,
+        protocol,
+        FLAGS.overwrite,
         provenance=run_record("data_prep/brats.py", flag_values()),
     )
     counts = {split: len(entry["patients"]) for split, entry in manifest["splits"].items()}
-    print(f"wrote {FLAGS.output_dir}: patients {counts}, {protocol.num_slices} slices each, crop {protocol.crop}")
+    print(
+        f"wrote {FLAGS.output_dir}: patients {counts}, {protocol.num_slices} slices each, crop "
+        f"{protocol.crop}"
+    )
 
 
 if __name__ == "__main__":

@@ -17,14 +17,17 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("input_dir", None, "Directory of fastMRI .h5 files.")
 flags.DEFINE_string("output_dir", None, "Directory to create with the converted dataset.")
 flags.DEFINE_list("size", ["256", "256"], "Centre crop HEIGHT,WIDTH of the ground truth.")
-flags.DEFINE_enum("target", "auto", TARGETS, "Ground truth: reconstruction_esc, _rss, or auto (esc if present).")
+flags.DEFINE_enum(
+    "target", "auto", TARGETS, "Ground truth: reconstruction_esc, _rss, or auto (esc if present)."
+)
 flags.DEFINE_integer("skip_edge_slices", 0, "Slices to drop at each end of every volume.", lower_bound=0)
 flags.DEFINE_list("split_fractions", ["0.7", "0.15", "0.15"], "Fractions of files for train,val,test.")
 flags.DEFINE_integer("seed", 0, "Seed of the file split.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output directory.")
 flags.mark_flags_as_required(["input_dir", "output_dir"])
 flags.register_validator(
-    "size", is_size_pair,
+    "size",
+    is_size_pair,
     message="--size must be two positive integers HEIGHT,WIDTH, e.g. 256,256",
 )
 
@@ -37,16 +40,24 @@ def _fractions_valid(value) -> bool:
     return len(fractions) == 3 and min(fractions) >= 0 and abs(sum(fractions) - 1) < 1e-6
 
 
-flags.register_validator("split_fractions", _fractions_valid, message="--split_fractions must be three numbers >= 0 summing to 1")
+flags.register_validator(
+    "split_fractions", _fractions_valid, message="--split_fractions must be three numbers >= 0 summing to 1"
+)
 
 
 @user_errors_exit
 def main(argv):
     del argv
     manifest = convert_fastmri(
-        FLAGS.input_dir, FLAGS.output_dir, size=tuple(int(v) for v in FLAGS.size), target=FLAGS.target,
-        skip_edge_slices=FLAGS.skip_edge_slices, fractions=tuple(float(v) for v in FLAGS.split_fractions),
-        seed=FLAGS.seed, overwrite=FLAGS.overwrite, provenance=run_record("data_prep/fastmri.py", flag_values()),
+        FLAGS.input_dir,
+        FLAGS.output_dir,
+        size=tuple(int(v) for v in FLAGS.size),
+        target=FLAGS.target,
+        skip_edge_slices=FLAGS.skip_edge_slices,
+        fractions=tuple(float(v) for v in FLAGS.split_fractions),
+        seed=FLAGS.seed,
+        overwrite=FLAGS.overwrite,
+        provenance=run_record("data_prep/fastmri.py", flag_values()),
     )
     counts = {split: len(entry["patients"]) for split, entry in manifest["splits"].items()}
     print(f"wrote {FLAGS.output_dir}: files per split {counts}")

@@ -10,7 +10,6 @@ Bit-for-bit reproducible: the output has no timestamps and the same inputs give 
 from pathlib import Path
 
 import numpy as np
-
 from absl import app, flags
 
 from lda_tf.cli import user_errors_exit
@@ -58,10 +57,16 @@ def main(argv):
         indices = list(range(first, last))
         slices = center_crop(volume[..., indices].transpose(2, 0, 1), sample.CROP, str(template))
         images = [normalise_slice(image, f"{template} slice {z}") for image, z in zip(slices, indices)]
-        splits[split] = SplitSlices(images=np.stack(images), patients=["mni152_2009a"] * len(indices), slices=indices)
+        splits[split] = SplitSlices(
+            images=np.stack(images), patients=["mni152_2009a"] * len(indices), slices=indices
+        )
     manifest = {
         "dataset": "sample_mni152_2009a_t1",
-        "protocol": {"slice_ranges": sample.SLICE_RANGES, "crop": list(sample.CROP), "axis": "axial (last array axis)"},
+        "protocol": {
+            "slice_ranges": sample.SLICE_RANGES,
+            "crop": list(sample.CROP),
+            "axis": "axial (last array axis)",
+        },
         "source": {"file": TEMPLATE, "sha256": sha256(template), "nilearn_version": nilearn.__version__},
         "tool": "data_prep/make_sample.py",
     }

@@ -22,8 +22,16 @@ from lda_tf.baselines import select_tv_weight
 from lda_tf.cli import flag_values, is_size_pair, user_errors_exit
 from lda_tf.data import load_images, parse_tasks, single_task_batches
 from lda_tf.data.sample import sample_dir
-from lda_tf.evaluation import (evaluate, network_reconstructor, summarize, task_weight, training_settings, tv,
-                               write_rows, zero_filling)
+from lda_tf.evaluation import (
+    evaluate,
+    network_reconstructor,
+    summarize,
+    task_weight,
+    training_settings,
+    tv,
+    write_rows,
+    zero_filling,
+)
 from lda_tf.provenance import run_record
 from lda_tf.report import markdown, table_rows, write_table
 
@@ -32,12 +40,18 @@ BASELINES = ("zero_filling", "tv")
 flags.DEFINE_string("model", None, "A trained model.keras, or a baseline: zero_filling, tv.")
 flags.DEFINE_string("output_dir", None, "Directory to create with the results.")
 flags.DEFINE_string("tasks", None, "Tasks TYPE:PERCENT[:SEED],...; default: the model's training tasks.")
-flags.DEFINE_string("dataset_dir", None, "Converted dataset; default: the model's training data, else the embedded sample.")
+flags.DEFINE_string(
+    "dataset_dir", None, "Converted dataset; default: the model's training data, else the embedded sample."
+)
 flags.DEFINE_enum("split", "test", ["train", "val", "test"], "Split to evaluate.")
 flags.DEFINE_list("crop", None, "Centre crop HEIGHT,WIDTH; default: as the model was trained.")
-flags.DEFINE_integer("downsample", None, "Downsampling factor; default: as the model was trained.", lower_bound=1)
+flags.DEFINE_integer(
+    "downsample", None, "Downsampling factor; default: as the model was trained.", lower_bound=1
+)
 flags.DEFINE_integer("max_images", None, "Evaluate at most this many images.", lower_bound=1)
-flags.DEFINE_float("tv_weight", None, "TV weight; default: the best validation PSNR of lda_tf.baselines.TV_WEIGHTS.")
+flags.DEFINE_float(
+    "tv_weight", None, "TV weight; default: the best validation PSNR of lda_tf.baselines.TV_WEIGHTS."
+)
 flags.DEFINE_integer("batch_size", 8, "Images per batch.", lower_bound=1)
 flags.DEFINE_bool("overwrite", False, "Replace an existing output directory.")
 flags.mark_flags_as_required(["model", "output_dir"])
@@ -59,7 +73,9 @@ def _settings() -> dict:
 
 
 def _images(settings: dict, split: str):
-    return load_images(settings["dataset_dir"], split, FLAGS.max_images, settings["crop"], int(settings["downsample"] or 1))
+    return load_images(
+        settings["dataset_dir"], split, FLAGS.max_images, settings["crop"], int(settings["downsample"] or 1)
+    )
 
 
 @user_errors_exit
@@ -73,18 +89,26 @@ def main(argv):
             raise FileNotFoundError(f"--model {FLAGS.model}: no such model file (or use zero_filling, tv)")
         network = keras.models.load_model(FLAGS.model)
         if network.num_tasks not in (0, len(tasks)):
-            raise ValueError(f"--model {FLAGS.model} has {network.num_tasks} task weights but --tasks lists {len(tasks)} "
-                             "tasks; task i must be the one omega_i was trained for")
+            raise ValueError(
+                f"--model {FLAGS.model} has {network.num_tasks} task weights but --tasks lists {len(tasks)} "
+                "tasks; task i must be the one omega_i was trained for"
+            )
     images = _images(settings, FLAGS.split)
     validation = _images(settings, "val") if FLAGS.model == "tv" and not FLAGS.tv_weight else None
     network_reconstruct = network_reconstructor(network) if network is not None else None
     with atomic_directory(FLAGS.output_dir, FLAGS.overwrite) as staging:
-        rows, weights, notes = [], {}, [f"model: {FLAGS.model}; data: {settings['dataset_dir']} ({FLAGS.split}, {len(images)} images)"]
+        rows, weights, notes = (
+            [],
+            {},
+            [f"model: {FLAGS.model}; data: {settings['dataset_dir']} ({FLAGS.split}, {len(images)} images)"],
+        )
         for index, task in enumerate(tasks):
             if FLAGS.model == "zero_filling":
                 method, reconstruct = "zero_filling", zero_filling
             elif FLAGS.model == "tv":
-                weight = FLAGS.tv_weight or select_tv_weight(single_task_batches(validation, task, FLAGS.batch_size, shuffle=False))
+                weight = FLAGS.tv_weight or select_tv_weight(
+                    single_task_batches(validation, task, FLAGS.batch_size, shuffle=False)
+                )
                 method, reconstruct = "tv", tv(weight)
                 notes.append(f"TV weight for {task.name}: {weight:g}")
             else:

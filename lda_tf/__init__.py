@@ -11,4 +11,14 @@ from lda_tf import metrics
 from lda_tf.loa import PhasePolicy, UnrolledLOA, solve
 from lda_tf.mri import MRIOperator, fft2c, ifft2c, make_mask
 
-__all__ = ["MRIOperator", "PhasePolicy", "UnrolledLOA", "fft2c", "ifft2c", "make_mask", "metrics", "solve", "__version__"]
+__all__ = [
+    "MRIOperator",
+    "PhasePolicy",
+    "UnrolledLOA",
+    "fft2c",
+    "ifft2c",
+    "make_mask",
+    "metrics",
+    "solve",
+    "__version__",
+]

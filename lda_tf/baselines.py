@@ -46,7 +46,9 @@ def divergence(field: tf.Tensor) -> tf.Tensor:
     def backward(component: tf.Tensor, axis: int) -> tf.Tensor:
         size = component.shape[axis]
         first = tf.gather(component, [0], axis=axis)
-        middle = tf.gather(component, tf.range(1, size - 1), axis=axis) - tf.gather(component, tf.range(0, size - 2), axis=axis)
+        middle = tf.gather(component, tf.range(1, size - 1), axis=axis) - tf.gather(
+            component, tf.range(0, size - 2), axis=axis
+        )
         last = -tf.gather(component, [size - 2], axis=axis)
         return tf.concat([first, middle, last], axis=axis)
 
@@ -102,6 +104,9 @@ def select_tv_weight(batches: tf.data.Dataset, weights=TV_WEIGHTS, iterations: i
     ``((kspace, mask, task_index), target)`` (one task's validation images)."""
     scores = []
     for weight in weights:
-        values = [psnr_tf(target, tv_reconstruction(inputs[0], inputs[1], weight, iterations)) for inputs, target in batches]
+        values = [
+            psnr_tf(target, tv_reconstruction(inputs[0], inputs[1], weight, iterations))
+            for inputs, target in batches
+        ]
         scores.append(float(tf.reduce_mean(tf.concat(values, axis=0))))
     return float(weights[int(np.argmax(scores))])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from absl import flags
 

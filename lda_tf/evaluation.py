@@ -14,8 +14,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -55,8 +55,9 @@ def task_weight(network: UnrolledLOA, task_index: int) -> float | None:
     return float(tf.sigmoid(network.omega[task_index]))
 
 
-def reconstruct_all(reconstruct: Reconstructor, images: np.ndarray, task: Task, task_index: int = 0,
-                    batch_size: int = 8) -> np.ndarray:
+def reconstruct_all(
+    reconstruct: Reconstructor, images: np.ndarray, task: Task, task_index: int = 0, batch_size: int = 8
+) -> np.ndarray:
     """Reconstructions ``[N, H, W]`` of ``images`` from ``task``'s measurements. The last batch is
     padded to ``batch_size`` (repeating its last image) so a traced network sees one shape."""
     padding = -len(images) % batch_size
@@ -67,15 +68,30 @@ def reconstruct_all(reconstruct: Reconstructor, images: np.ndarray, task: Task, 
 
 def metric_rows(images: np.ndarray, recons: np.ndarray, task: Task, method: str) -> list[dict]:
     """One row per image: PSNR, SSIM, NMSE of ``recons`` against ``images``."""
-    return [dict(method=method, task=task.name, ratio=round(task.ratio * 100, 6), image=index,
-                 **{name: getattr(metrics, name)(truth, recon) for name in METRICS})
-            for index, (truth, recon) in enumerate(zip(images, recons))]
+    return [
+        dict(
+            method=method,
+            task=task.name,
+            ratio=round(task.ratio * 100, 6),
+            image=index,
+            **{name: getattr(metrics, name)(truth, recon) for name in METRICS},
+        )
+        for index, (truth, recon) in enumerate(zip(images, recons))
+    ]
 
 
-def evaluate(reconstruct: Reconstructor, images: np.ndarray, task: Task, method: str, task_index: int = 0,
-             batch_size: int = 8) -> list[dict]:
+def evaluate(
+    reconstruct: Reconstructor,
+    images: np.ndarray,
+    task: Task,
+    method: str,
+    task_index: int = 0,
+    batch_size: int = 8,
+) -> list[dict]:
     """One row per image of ``images`` reconstructed from ``task``'s measurements."""
-    return metric_rows(images, reconstruct_all(reconstruct, images, task, task_index, batch_size), task, method)
+    return metric_rows(
+        images, reconstruct_all(reconstruct, images, task, task_index, batch_size), task, method
+    )
 
 
 def summarize(rows: Iterable[dict], task_weights: dict | None = None) -> list[dict]:

@@ -47,17 +47,26 @@ def comparison_figure(
         raise ValueError(f"every method needs a reconstruction for each ratio {ratios}")
     top, left, box_height, box_width = zoom_box or default_zoom_box(target.shape)
     zoom = (slice(top, top + box_height), slice(left, left + box_width))
-    errors = {method: {ratio: np.abs(np.abs(recons[method][ratio]) - target) for ratio in ratios} for method in methods}
+    errors = {
+        method: {ratio: np.abs(np.abs(recons[method][ratio]) - target) for ratio in ratios}
+        for method in methods
+    }
     error_max = max(float(error.max()) for by_ratio in errors.values() for error in by_ratio.values()) or 1.0
     grey = dict(cmap="gray", vmin=0.0, vmax=float(target.max()))
 
     rows, columns = 3 * len(methods) + 1, len(ratios) + 1
-    figure, axes = plt.subplots(rows, columns, figsize=(1.9 * columns + 0.8, 1.9 * rows * target.shape[0] / target.shape[1]),
-                                squeeze=False)
+    figure, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(1.9 * columns + 0.8, 1.9 * rows * target.shape[0] / target.shape[1]),
+        squeeze=False,
+    )
     for axis in axes.flat:
         axis.set_axis_off()
     axes[0, 0].imshow(target, **grey)
-    axes[0, 0].add_patch(patches.Rectangle((left, top), box_width, box_height, fill=False, edgecolor="red", linewidth=1))
+    axes[0, 0].add_patch(
+        patches.Rectangle((left, top), box_width, box_height, fill=False, edgecolor="red", linewidth=1)
+    )
     axes[0, 0].set_title("ground truth", fontsize=8)
     axes[1, 0].imshow(target[zoom], **grey)
     error_image = None
@@ -67,10 +76,16 @@ def comparison_figure(
             label = METHOD_LABELS.get(method, method)
             axis = axes[3 * index, column]
             axis.imshow(magnitude, **grey)
-            axis.add_patch(patches.Rectangle((left, top), box_width, box_height, fill=False, edgecolor="red", linewidth=1))
+            axis.add_patch(
+                patches.Rectangle(
+                    (left, top), box_width, box_height, fill=False, edgecolor="red", linewidth=1
+                )
+            )
             axis.set_title(f"{label} {ratio:g}%", fontsize=8)
             axes[3 * index + 1, column].imshow(magnitude[zoom], **grey)
-            error_image = axes[3 * index + 2, column].imshow(errors[method][ratio], cmap="jet", vmin=0.0, vmax=error_max)
+            error_image = axes[3 * index + 2, column].imshow(
+                errors[method][ratio], cmap="jet", vmin=0.0, vmax=error_max
+            )
         axes[-1, column].imshow(masks[ratio], cmap="gray", vmin=0, vmax=1)
         axes[-1, column].set_title(f"mask {ratio:g}%", fontsize=8)
     figure.colorbar(error_image, ax=axes[:, -1].tolist(), fraction=0.05, label="pointwise error")

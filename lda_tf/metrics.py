@@ -25,7 +25,10 @@ SSIM_SETTINGS = dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=Fal
 
 
 def _magnitudes(target, recon) -> tuple[np.ndarray, np.ndarray]:
-    target, recon = np.abs(np.asarray(target)).astype(np.float64), np.abs(np.asarray(recon)).astype(np.float64)
+    target, recon = (
+        np.abs(np.asarray(target)).astype(np.float64),
+        np.abs(np.asarray(recon)).astype(np.float64),
+    )
     if target.shape != recon.shape or target.ndim != 2:
         raise ValueError(f"metrics need two [H, W] images of one shape; got {target.shape} and {recon.shape}")
     return target, recon
@@ -76,11 +79,19 @@ def ssim_tf(target: tf.Tensor, recon: tf.Tensor) -> tf.Tensor:
     target, recon = _tf_magnitudes(target, recon)
     peak = tf.reduce_max(target, axis=(-2, -1), keepdims=True)
     return tf.image.ssim(
-        (target / peak)[..., None], (recon / peak)[..., None], max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03
+        (target / peak)[..., None],
+        (recon / peak)[..., None],
+        max_val=1.0,
+        filter_size=11,
+        filter_sigma=1.5,
+        k1=0.01,
+        k2=0.03,
     )
 
 
 def nmse_tf(target: tf.Tensor, recon: tf.Tensor) -> tf.Tensor:
     """Batched NMSE ``[B, H, W] -> [B]``."""
     target, recon = _tf_magnitudes(target, recon)
-    return tf.reduce_sum(tf.square(recon - target), axis=(-2, -1)) / tf.reduce_sum(tf.square(target), axis=(-2, -1))
+    return tf.reduce_sum(tf.square(recon - target), axis=(-2, -1)) / tf.reduce_sum(
+        tf.square(target), axis=(-2, -1)
+    )

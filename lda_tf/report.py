@@ -24,9 +24,21 @@ from lda_tf.atomic import atomic_file
 from lda_tf.evaluation import METRICS, write_rows
 
 PUBLISHED_TABLES = Path(__file__).resolve().parent / "reference" / "meta_paper_tables.csv"
-METHOD_LABELS = {"zero_filling": "Zero-filling", "tv": "TV", "conventional": "Conventional", "meta": "Meta-learning"}
-TABLE_COLUMNS = ("ratio", "method", *(f"{name}_{part}" for name in METRICS for part in ("mean", "std")), "sigma_omega",
-                 *(f"published_{name}_mean" for name in METRICS), "published_sigma_omega", "psnr_difference")
+METHOD_LABELS = {
+    "zero_filling": "Zero-filling",
+    "tv": "TV",
+    "conventional": "Conventional",
+    "meta": "Meta-learning",
+}
+TABLE_COLUMNS = (
+    "ratio",
+    "method",
+    *(f"{name}_{part}" for name in METRICS for part in ("mean", "std")),
+    "sigma_omega",
+    *(f"published_{name}_mean" for name in METRICS),
+    "published_sigma_omega",
+    "psnr_difference",
+)
 
 
 def published_table(table: int) -> list[dict]:
@@ -75,11 +87,18 @@ def gains(rows: list[dict]) -> list[dict]:
             published = None
             if meta["published_psnr_mean"] is not None and conventional["published_psnr_mean"] is not None:
                 published = meta["published_psnr_mean"] - conventional["published_psnr_mean"]
-            result.append(dict(ratio=ratio, ours=meta["psnr_mean"] - conventional["psnr_mean"], published=published))
+            result.append(
+                dict(ratio=ratio, ours=meta["psnr_mean"] - conventional["psnr_mean"], published=published)
+            )
     if result:
         published = [item["published"] for item in result]
-        result.append(dict(ratio=None, ours=float(np.mean([item["ours"] for item in result])),
-                           published=None if None in published else float(np.mean(published))))
+        result.append(
+            dict(
+                ratio=None,
+                ours=float(np.mean([item["ours"] for item in result])),
+                published=None if None in published else float(np.mean(published)),
+            )
+        )
     return result
 
 
@@ -107,12 +126,21 @@ def markdown(title: str, rows: list[dict], notes: list[str] = ()) -> str:
         label = METHOD_LABELS.get(row["method"], row["method"])
         cells = [ratio, label, *(_mean_std(row, name) for name in METRICS), _number(row["sigma_omega"])]
         if with_paper:
-            cells += [*(_number(row[f"published_{name}_mean"]) for name in METRICS), _number(row["published_sigma_omega"]),
-                      _number(row["psnr_difference"], signed=True)]
+            cells += [
+                *(_number(row[f"published_{name}_mean"]) for name in METRICS),
+                _number(row["published_sigma_omega"]),
+                _number(row["psnr_difference"], signed=True),
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     table_gains = gains(rows)
     if table_gains:
-        lines += ["", "Meta-learning minus conventional PSNR (dB):", "", "| CS ratio | ours | paper |", "|---|---|---|"]
+        lines += [
+            "",
+            "Meta-learning minus conventional PSNR (dB):",
+            "",
+            "| CS ratio | ours | paper |",
+            "|---|---|---|",
+        ]
         for item in table_gains:
             ratio = "average" if item["ratio"] is None else f"{item['ratio']:g}%"
             lines.append(f"| {ratio} | {_number(item['ours'], True)} | {_number(item['published'], True)} |")
@@ -121,7 +149,9 @@ def markdown(title: str, rows: list[dict], notes: list[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_table(rows: list[dict], markdown_text: str, directory: str | os.PathLike, stem: str) -> tuple[Path, Path]:
+def write_table(
+    rows: list[dict], markdown_text: str, directory: str | os.PathLike, stem: str
+) -> tuple[Path, Path]:
     """``<stem>.csv`` and ``<stem>.md`` in ``directory``, each written atomically."""
     directory = Path(directory)
     csv_path, markdown_path = directory / f"{stem}.csv", directory / f"{stem}.md"

@@ -57,12 +57,21 @@ from lda_tf.data.brats import DATASET_URL, BratsProtocol, convert_brats
 from lda_tf.data.sample import sample_dir
 from lda_tf.data.shards import read_manifest
 from lda_tf.data.tasks import META_TRAINING_TASK_SPEC, Task
-from lda_tf.evaluation import (metric_rows, network_reconstructor, reconstruct_all, summarize, task_weight, tv,
-                               write_rows, zero_filling)
+from lda_tf.evaluation import (
+    metric_rows,
+    network_reconstructor,
+    reconstruct_all,
+    summarize,
+    task_weight,
+    tv,
+    write_rows,
+    zero_filling,
+)
 from lda_tf.figures import comparison_figure
 from lda_tf.provenance import run_record
 from lda_tf.report import markdown, published_table, table_rows, write_table
 from lda_tf.training.run import RunConfig, run_training
+
 
 @dataclasses.dataclass(frozen=True)
 class TableSpec:
@@ -75,11 +84,20 @@ class TableSpec:
 
 TABLES = {
     1: TableSpec(1, "t1", META_TRAINING_TASK_SPEC, False, "T1, radial masks"),
-    2: TableSpec(2, "t1", "radial:15,radial:25,radial:35", True, "T1, radial masks, unseen ratios (adaptation)"),
+    2: TableSpec(
+        2, "t1", "radial:15,radial:25,radial:35", True, "T1, radial masks, unseen ratios (adaptation)"
+    ),
     3: TableSpec(3, "t2", META_TRAINING_TASK_SPEC, False, "T2, radial masks"),
-    4: TableSpec(4, "t2", "radial:15,radial:25,radial:35", True, "T2, radial masks, unseen ratios (adaptation)"),
-    5: TableSpec(5, "t2", "cartesian:10,cartesian:20,cartesian:30,cartesian:40", True,
-                 "T2, random Cartesian masks, unseen pattern (adaptation)"),
+    4: TableSpec(
+        4, "t2", "radial:15,radial:25,radial:35", True, "T2, radial masks, unseen ratios (adaptation)"
+    ),
+    5: TableSpec(
+        5,
+        "t2",
+        "cartesian:10,cartesian:20,cartesian:30,cartesian:40",
+        True,
+        "T2, random Cartesian masks, unseen pattern (adaptation)",
+    ),
 }
 
 
@@ -96,25 +114,38 @@ class Profile:
 
 PROFILES = {
     "paper": Profile(
-        "paper", network={}, meta=dict(epochs=100), conventional=dict(epochs=2000, batch_size=25),
-        adaptation=dict(epochs=50, max_images=100, batch_size=25), downsample=1,
-        description="paper profile: SPEC 4 (11 phases, meta 100 epochs at batch 4+4, conventional 2000 epochs at "
-                    "batch 25 on train+val, adaptation 50 epochs on 100 images)",
+        "paper",
+        network={},
+        meta=dict(epochs=100),
+        conventional=dict(epochs=2000, batch_size=25),
+        adaptation=dict(epochs=50, max_images=100, batch_size=25),
+        downsample=1,
+        description="paper profile: SPEC 4 (11 phases, meta 100 epochs at batch 4+4, conventional "
+        "2000 epochs at "
+        "batch 25 on train+val, adaptation 50 epochs on 100 images)",
     ),
     "quick": Profile(
-        "quick", network=dict(num_phases=3), meta=dict(epochs=4),
+        "quick",
+        network=dict(num_phases=3),
+        meta=dict(epochs=4),
         conventional=dict(epochs=15, batch_size=8, validation_every=5, checkpoint_every=5),
-        adaptation=dict(epochs=4, max_images=100, batch_size=8), downsample=2,
-        description="QUICK profile, scaled down for a CPU: images downsampled 2x (80x90 from 160x180), 3 phases "
-                    "instead of 11, meta 4 epochs instead of 100, conventional 15 instead of 2000 (batch 8), "
-                    "adaptation 4 instead of 50; numbers are not comparable to the paper's",
+        adaptation=dict(epochs=4, max_images=100, batch_size=8),
+        downsample=2,
+        description="QUICK profile, scaled down for a CPU: images downsampled 2x (80x90 from "
+        "160x180), 3 phases "
+        "instead of 11, meta 4 epochs instead of 100, conventional 15 instead of 2000 (batch 8), "
+        "adaptation 4 instead of 50; numbers are not comparable to the paper's",
     ),
     "smoke": Profile(
-        "smoke", network=dict(num_phases=1), meta=dict(epochs=1, steps_per_epoch=2, max_images=4),
+        "smoke",
+        network=dict(num_phases=1),
+        meta=dict(epochs=1, steps_per_epoch=2, max_images=4),
         conventional=dict(epochs=1, steps_per_epoch=2, batch_size=4, max_images=4),
-        adaptation=dict(epochs=1, steps_per_epoch=2, batch_size=4, max_images=4), downsample=10,
-        description="SMOKE profile: checks the whole chain in about a minute (16x18 images, 1 phase, 2 steps per "
-                    "run); its numbers mean nothing",
+        adaptation=dict(epochs=1, steps_per_epoch=2, batch_size=4, max_images=4),
+        downsample=10,
+        description="SMOKE profile: checks the whole chain in about a minute (16x18 images, 1 "
+        "phase, 2 steps per "
+        "run); its numbers mean nothing",
     ),
 }
 
@@ -124,17 +155,21 @@ def locate_brats_releases(brats_dir: str) -> tuple[Path, Path]:
     ``Training`` (holding ``HGG/``) and ``Validation`` (as unpacked from the BraTS 2018 archives:
     ``MICCAI_BraTS_2018_Data_Training``, ``MICCAI_BraTS_2018_Data_Validation``)."""
     root = Path(brats_dir)
-    expected = (f"expected {root}/MICCAI_BraTS_2018_Data_Training/HGG/<case>/<case>_t1.nii.gz (and _t2) and "
-                f"{root}/MICCAI_BraTS_2018_Data_Validation/<case>/<case>_t1.nii.gz, as unpacked from the BraTS 2018 "
-                f"archives (registration and download: {DATASET_URL})")
+    expected = (
+        f"expected {root}/MICCAI_BraTS_2018_Data_Training/HGG/<case>/<case>_t1.nii.gz (and _t2) and "
+        f"{root}/MICCAI_BraTS_2018_Data_Validation/<case>/<case>_t1.nii.gz, as unpacked from the BraTS 2018 "
+        f"archives (registration and download: {DATASET_URL})"
+    )
     if not root.is_dir():
         raise FileNotFoundError(f"BRATS_DIR {root} is not a directory; {expected}")
     folders = [path for path in root.iterdir() if path.is_dir()]
     training = [path for path in folders if "training" in path.name.lower() and (path / "HGG").is_dir()]
     validation = [path for path in folders if "validation" in path.name.lower()]
     if len(training) != 1 or len(validation) != 1:
-        raise ValueError(f"BRATS_DIR {root} is not in the BraTS 2018 layout: found {len(training)} training release(s) "
-                         f"with HGG/ and {len(validation)} validation release(s); {expected}")
+        raise ValueError(
+            f"BRATS_DIR {root} is not in the BraTS 2018 layout: found {len(training)} training release(s) "
+            f"with HGG/ and {len(validation)} validation release(s); {expected}"
+        )
     return training[0], validation[0]
 
 
@@ -146,9 +181,18 @@ class Reproduction:
     sample (single-contrast MNI152 slices, labelled as such).
     """
 
-    def __init__(self, table: int, profile: str, output_dir: str, brats_dir: str | None = None,
-                 dataset_dir: str | None = None, seed: int = 0, overwrite: bool = False, verbose: int = 2,
-                 log=print):
+    def __init__(
+        self,
+        table: int,
+        profile: str,
+        output_dir: str,
+        brats_dir: str | None = None,
+        dataset_dir: str | None = None,
+        seed: int = 0,
+        overwrite: bool = False,
+        verbose: int = 2,
+        log=print,
+    ):
         if table not in TABLES:
             raise ValueError(f"--table must be one of {sorted(TABLES)}; got {table}")
         if profile not in PROFILES:
@@ -161,8 +205,10 @@ class Reproduction:
         if dataset_dir:  # fail fast on a directory that is not a converted dataset, or of another contrast
             modality = read_manifest(dataset_dir).get("protocol", {}).get("modality")
             if modality and modality != self.spec.contrast:
-                raise ValueError(f"--dataset_dir {dataset_dir} holds {modality.upper()} images; Table {table} is "
-                                 f"{self.spec.contrast.upper()}")
+                raise ValueError(
+                    f"--dataset_dir {dataset_dir} holds {modality.upper()} images; Table {table} is "
+                    f"{self.spec.contrast.upper()}"
+                )
         self.dataset_dir = dataset_dir
         self.seed, self.overwrite, self.verbose, self.log = seed, overwrite, verbose, log
         self.timings: dict[str, float] = {}
@@ -175,11 +221,15 @@ class Reproduction:
             if not (converted / "manifest.json").is_file():
                 self.log(f"converting BraTS 2018 {self.spec.contrast.upper()} into {converted} ...")
                 convert_brats(*self.brats_releases, converted, BratsProtocol(modality=self.spec.contrast))
-            return str(converted), f"BraTS 2018 {self.spec.contrast.upper()} (converted by the paper's protocol)"
+            return str(
+                converted
+            ), f"BraTS 2018 {self.spec.contrast.upper()} (converted by the paper's protocol)"
         if self.dataset_dir:
             return self.dataset_dir, f"converted dataset {self.dataset_dir}"
-        return str(sample_dir()), ("embedded sample: MNI152 template slices (one contrast, T1-weighted), "
-                                   "NOT BraTS; 60/30/20 train/val/test images")
+        return str(sample_dir()), (
+            "embedded sample: MNI152 template slices (one contrast, T1-weighted), "
+            "NOT BraTS; 60/30/20 train/val/test images"
+        )
 
     def images(self, dataset_dir: str, split: str) -> np.ndarray:
         return load_images(dataset_dir, split, downsample=self.profile.downsample)
@@ -190,9 +240,18 @@ class Reproduction:
         start = time.perf_counter()
         settings = {**getattr(self.profile, mode), **overrides}
         network = {} if mode == "adaptation" else dict(self.profile.network)
-        config = RunConfig(output_dir=str(self.output / "runs" / name), mode=mode, dataset_dir=dataset_dir, tasks=tasks,
-                           downsample=self.profile.downsample, network=network, seed=self.seed,
-                           verbose=self.verbose, overwrite=self.overwrite, **settings)
+        config = RunConfig(
+            output_dir=str(self.output / "runs" / name),
+            mode=mode,
+            dataset_dir=dataset_dir,
+            tasks=tasks,
+            downsample=self.profile.downsample,
+            network=network,
+            seed=self.seed,
+            verbose=self.verbose,
+            overwrite=self.overwrite,
+            **settings,
+        )
         model_path = Path(config.output_dir) / "model.keras"
         if self.overwrite or not model_path.is_file():
             self.log(f"training {name} ({mode}, tasks {tasks}) ...")
@@ -201,8 +260,14 @@ class Reproduction:
         return keras.models.load_model(model_path)
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, dataset_dir: str, test: np.ndarray, tasks: list[Task], meta: keras.Model,
-                 conventional: dict[Task, keras.Model]) -> tuple[list[dict], dict, dict, dict]:
+    def evaluate(
+        self,
+        dataset_dir: str,
+        test: np.ndarray,
+        tasks: list[Task],
+        meta: keras.Model,
+        conventional: dict[Task, keras.Model],
+    ) -> tuple[list[dict], dict, dict, dict]:
         """Every method on every task's test images: per-image rows, sigma(omega_i) per task, the
         TV weight chosen per task on the validation split, and the reconstructions of the middle
         test image (for the figure) as ``{method: {ratio: image}}``."""
@@ -212,8 +277,12 @@ class Reproduction:
         meta_reconstruct = network_reconstructor(meta)
         for index, task in enumerate(tasks):
             tv_weights[task.name] = select_tv_weight(single_task_batches(val, task, 8, shuffle=False))
-            methods = {"zero_filling": (zero_filling, 0), "tv": (tv(tv_weights[task.name]), 0),
-                       "conventional": (network_reconstructor(conventional[task]), 0), "meta": (meta_reconstruct, index)}
+            methods = {
+                "zero_filling": (zero_filling, 0),
+                "tv": (tv(tv_weights[task.name]), 0),
+                "conventional": (network_reconstructor(conventional[task]), 0),
+                "meta": (meta_reconstruct, index),
+            }
             for method, (reconstruct, task_index) in methods.items():
                 recons = reconstruct_all(reconstruct, test, task, task_index)
                 rows += metric_rows(test, recons, task, method)
@@ -229,9 +298,17 @@ class Reproduction:
         if table_dir.exists() and self.overwrite:
             shutil.rmtree(table_dir)
         table_dir.mkdir(parents=True, exist_ok=True)
-        settings = dict(table=self.spec.number, profile=self.profile.name, brats_releases=[str(p) for p in self.brats_releases or ()],
-                        dataset_dir=self.dataset_dir, seed=self.seed, overwrite=self.overwrite)
-        (table_dir / "config.json").write_text(json.dumps(run_record("experiments/reproduce.py", settings), indent=2) + "\n")
+        settings = dict(
+            table=self.spec.number,
+            profile=self.profile.name,
+            brats_releases=[str(p) for p in self.brats_releases or ()],
+            dataset_dir=self.dataset_dir,
+            seed=self.seed,
+            overwrite=self.overwrite,
+        )
+        (table_dir / "config.json").write_text(
+            json.dumps(run_record("experiments/reproduce.py", settings), indent=2) + "\n"
+        )
 
         dataset_dir, data_label = self.data_source()
         contrast = self.spec.contrast
@@ -239,10 +316,19 @@ class Reproduction:
         tasks = parse_tasks(self.spec.tasks)
         if self.spec.adapted:
             mask_name = "_".join(task.name for task in tasks)
-            meta = self.train(f"adapt_{contrast}_{mask_name}", "adaptation", dataset_dir, self.spec.tasks,
-                              init_model=str(self.output / "runs" / f"meta_{contrast}" / "model.keras"))
-        conventional = {task: self.train(f"conventional_{contrast}_{task.name}", "conventional", dataset_dir,
-                                         _task_spec(task)) for task in tasks}
+            meta = self.train(
+                f"adapt_{contrast}_{mask_name}",
+                "adaptation",
+                dataset_dir,
+                self.spec.tasks,
+                init_model=str(self.output / "runs" / f"meta_{contrast}" / "model.keras"),
+            )
+        conventional = {
+            task: self.train(
+                f"conventional_{contrast}_{task.name}", "conventional", dataset_dir, _task_spec(task)
+            )
+            for task in tasks
+        }
 
         test = self.images(dataset_dir, "test")
         rows, weights, tv_weights, figure_recons = self.evaluate(dataset_dir, test, tasks, meta, conventional)
@@ -252,9 +338,13 @@ class Reproduction:
         notes = [
             f"data: {data_label}; {len(test)} test images per task",
             self.profile.description,
-            "TV weight per task (best validation PSNR): " + ", ".join(f"{name} {w:g}" for name, w in tv_weights.items()),
-            "published values: journal version, Table " + str(self.spec.number) + " (BraTS 2018 "
-            + contrast.upper() + ", 160x180, 11 phases)",
+            "TV weight per task (best validation PSNR): "
+            + ", ".join(f"{name} {w:g}" for name, w in tv_weights.items()),
+            "published values: journal version, Table "
+            + str(self.spec.number)
+            + " (BraTS 2018 "
+            + contrast.upper()
+            + ", 160x180, 11 phases)",
             "wall time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.timings.items()),
         ]
         title = f"Table {self.spec.number}: {self.spec.title}"
@@ -262,10 +352,21 @@ class Reproduction:
         csv_path, markdown_path = write_table(result_rows, text, table_dir, f"table{self.spec.number}")
         masks = {task.ratio * 100: task.mask(test.shape[1:]) for task in tasks}
         figure_index = len(test) // 2
-        figure = comparison_figure(test[figure_index], {m: figure_recons[m] for m in ("conventional", "meta")}, masks,
-                                   table_dir / f"figure{self.spec.number}.png", title=f"{title} — test image {figure_index}")
-        return dict(markdown=text, table_csv=csv_path, table_markdown=markdown_path, figure=figure,
-                    per_image=table_dir / "per_image.csv", logs=self.output / "runs")
+        figure = comparison_figure(
+            test[figure_index],
+            {m: figure_recons[m] for m in ("conventional", "meta")},
+            masks,
+            table_dir / f"figure{self.spec.number}.png",
+            title=f"{title} — test image {figure_index}",
+        )
+        return dict(
+            markdown=text,
+            table_csv=csv_path,
+            table_markdown=markdown_path,
+            figure=figure,
+            per_image=table_dir / "per_image.csv",
+            logs=self.output / "runs",
+        )
 
 
 def _task_spec(task: Task) -> str:

@@ -9,16 +9,35 @@ import sys
 def test_bench_model_prints_one_json_line_per_measure_with_speedups(tmp_path):
     output = tmp_path / "bench.csv"
     result = subprocess.run(
-        [sys.executable, "benchmarks/bench_model.py", "--batch=2", "--phases=1", "--size=16x18", "--policies=residual",
-         "--measures=forward,meta_step", "--repeats=1", "--warmup=1", f"--csv={output}"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "benchmarks/bench_model.py",
+            "--batch=2",
+            "--phases=1",
+            "--size=16x18",
+            "--policies=residual",
+            "--measures=forward,meta_step",
+            "--repeats=1",
+            "--warmup=1",
+            f"--csv={output}",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [(r["measure"], r["gradients"]) for r in lines] == [
-        ("forward", "explicit"), ("meta_step", "explicit"), ("forward", "autodiff"), ("meta_step", "autodiff")]
+        ("forward", "explicit"),
+        ("meta_step", "explicit"),
+        ("forward", "autodiff"),
+        ("meta_step", "autodiff"),
+    ]
     for line in lines:
-        assert line["median_s"] > 0 and line["min_s"] <= line["median_s"] <= line["max_s"] and line["peak_memory_gib"] > 0
+        assert (
+            line["median_s"] > 0
+            and line["min_s"] <= line["median_s"] <= line["max_s"]
+            and line["peak_memory_gib"] > 0
+        )
     assert all("speedup_vs_autodiff" in r for r in lines if r["gradients"] == "explicit")
     with open(output) as handle:
         assert len(list(csv.DictReader(handle))) == 4

@@ -26,8 +26,15 @@ def test_numpy_metrics_equal_the_defining_formulas():
 def test_ssim_uses_the_papers_window_and_constants():
     target, recon = _pair()
     expected = structural_similarity(
-        target.astype(np.float64), np.abs(recon).astype(np.float64), data_range=float(target.max()),
-        gaussian_weights=True, sigma=1.5, use_sample_covariance=False, win_size=11, K1=0.01, K2=0.03,
+        target.astype(np.float64),
+        np.abs(recon).astype(np.float64),
+        data_range=float(target.max()),
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        win_size=11,
+        K1=0.01,
+        K2=0.03,
     )
     assert metrics.ssim(target, recon) == pytest.approx(expected, abs=1e-12)
     assert metrics.ssim(target, target) == pytest.approx(1.0)
@@ -46,7 +53,9 @@ def test_tensorflow_metrics_agree_with_numpy_and_scikit_image():
 
 def test_peak_comes_from_each_ground_truth_image():
     target, recon = _pair()
-    scaled = metrics.psnr_tf(tf.constant(np.stack([target, 3 * target])), tf.constant(np.stack([recon, 3 * recon])))
+    scaled = metrics.psnr_tf(
+        tf.constant(np.stack([target, 3 * target])), tf.constant(np.stack([recon, 3 * recon]))
+    )
     assert scaled.numpy()[0] == pytest.approx(scaled.numpy()[1], abs=1e-3)
 
 

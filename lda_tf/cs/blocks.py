@@ -17,8 +17,10 @@ def _check_divisible(shape: tf.TensorShape, block_size: int) -> None:
     height, width = shape[-2], shape[-1]
     for name, size in (("height", height), ("width", width)):
         if size is not None and size % block_size:
-            raise ValueError(f"image {name} {size} is not a multiple of the block size {block_size}; "
-                             "pad it with lda_tf.cs.pad_to_blocks")
+            raise ValueError(
+                f"image {name} {size} is not a multiple of the block size {block_size}; "
+                "pad it with lda_tf.cs.pad_to_blocks"
+            )
 
 
 def split_blocks(images: tf.Tensor, block_size: int) -> tf.Tensor:

@@ -33,9 +33,13 @@ def least_squares_initialization(sampling: np.ndarray, blocks: np.ndarray) -> np
     ``[n, N]``) -> ``[n, m]`` float32. Computed in float64 by solving ``(B B^T) Q^T = B X^T``."""
     sampling, blocks = np.asarray(sampling, np.float64), np.asarray(blocks, np.float64)
     if blocks.shape[0] != sampling.shape[1]:
-        raise ValueError(f"blocks have {blocks.shape[0]} pixels, the sampling matrix expects {sampling.shape[1]}")
+        raise ValueError(
+            f"blocks have {blocks.shape[0]} pixels, the sampling matrix expects {sampling.shape[1]}"
+        )
     if blocks.shape[1] < sampling.shape[0]:
-        raise ValueError(f"least-squares initialisation needs at least m={sampling.shape[0]} training blocks; "
-                         f"got {blocks.shape[1]}")
+        raise ValueError(
+            f"least-squares initialisation needs at least m={sampling.shape[0]} training blocks; "
+            f"got {blocks.shape[1]}"
+        )
     measurements = sampling @ blocks
     return np.linalg.solve(measurements @ measurements.T, measurements @ blocks.T).T.astype(np.float32)

@@ -79,8 +79,15 @@ class BlockSampling(Measurement):
 
     complex_valued = False
 
-    def __init__(self, ratio: float, block_size: int = 33, learned: bool = False, seed: int = 0,
-                 consistency_weight: float = 0.01, **kwargs):
+    def __init__(
+        self,
+        ratio: float,
+        block_size: int = 33,
+        learned: bool = False,
+        seed: int = 0,
+        consistency_weight: float = 0.01,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if block_size < 1:
             raise ValueError(f"block_size must be positive; got {block_size}")
@@ -98,10 +105,18 @@ class BlockSampling(Measurement):
         if self.built:
             return
         sampling = orthonormal_gaussian(self.num_measurements, self.block_pixels, self.seed)
-        self.sampling = self.add_weight(shape=sampling.shape, initializer=keras.initializers.Constant(sampling),
-                                        trainable=self.learned, name="sampling_matrix")
-        self.initialization = self.add_weight(shape=sampling.T.shape, initializer=keras.initializers.Constant(sampling.T),
-                                              trainable=self.learned, name="initialization_matrix")
+        self.sampling = self.add_weight(
+            shape=sampling.shape,
+            initializer=keras.initializers.Constant(sampling),
+            trainable=self.learned,
+            name="sampling_matrix",
+        )
+        self.initialization = self.add_weight(
+            shape=sampling.T.shape,
+            initializer=keras.initializers.Constant(sampling.T),
+            trainable=self.learned,
+            name="initialization_matrix",
+        )
         self.built = True
 
     def sampling_matrix(self) -> np.ndarray:
@@ -112,7 +127,9 @@ class BlockSampling(Measurement):
         ``s``; every block is a column of ``X``); returns ``Q``. Prescribed sampling only."""
         if self.learned:
             raise ValueError("the learned sampling's initialisation A~ is trained, not fitted")
-        q_matrix = least_squares_initialization(self.sampling_matrix(), blocks_as_columns(images, self.block_size))
+        q_matrix = least_squares_initialization(
+            self.sampling_matrix(), blocks_as_columns(images, self.block_size)
+        )
         self.initialization.assign(q_matrix)
         return q_matrix
 
@@ -123,18 +140,24 @@ class BlockSampling(Measurement):
     def _measurements(self, inputs) -> tf.Tensor:
         inputs = tf.convert_to_tensor(inputs)
         if inputs.dtype != tf.float32:
-            raise TypeError(f"block CS inputs must be float32 images [B, H, W] or measurements [B, h, w, m]; "
-                            f"got {inputs.dtype.name}")
+            raise TypeError(
+                f"block CS inputs must be float32 images [B, H, W] or measurements [B, h, w, m]; "
+                f"got {inputs.dtype.name}"
+            )
         if inputs.shape.rank == 3:
             return self.measure_images(inputs)
         if inputs.shape.rank == 4 and inputs.shape[-1] == self.num_measurements and not self.learned:
             return inputs
-        raise ValueError(f"block CS inputs must be images [B, H, W] or (prescribed sampling) measurements "
-                         f"[B, h, w, {self.num_measurements}]; got shape {inputs.shape}")
+        raise ValueError(
+            f"block CS inputs must be images [B, H, W] or (prescribed sampling) measurements "
+            f"[B, h, w, {self.num_measurements}]; got shape {inputs.shape}"
+        )
 
     def initial_image(self, measurements: tf.Tensor) -> tf.Tensor:
         """``x0 = Q b`` block by block -> ``[B, H, W]``."""
-        return merge_blocks(tf.linalg.matvec(tf.convert_to_tensor(self.initialization), measurements), self.block_size)
+        return merge_blocks(
+            tf.linalg.matvec(tf.convert_to_tensor(self.initialization), measurements), self.block_size
+        )
 
     def measure(self, inputs) -> Measured:
         measurements = self._measurements(inputs)
@@ -148,10 +171,17 @@ class BlockSampling(Measurement):
         images = tf.convert_to_tensor(inputs)
         if images.shape.rank != 3:
             raise ValueError("training the learned sampling needs ground-truth images [B, H, W] as inputs")
-        return self.consistency_weight * _per_sample_squared_norm(self.initial_image(self.measure_images(images)) - images)
+        return self.consistency_weight * _per_sample_squared_norm(
+            self.initial_image(self.measure_images(images)) - images
+        )
 
     def get_config(self):
         config = super().get_config()
-        config.update(ratio=self.ratio, block_size=self.block_size, learned=self.learned, seed=self.seed,
-                      consistency_weight=self.consistency_weight)
+        config.update(
+            ratio=self.ratio,
+            block_size=self.block_size,
+            learned=self.learned,
+            seed=self.seed,
+            consistency_weight=self.consistency_weight,
+        )
         return config

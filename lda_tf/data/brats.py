@@ -73,11 +73,15 @@ def case_slices(case: Path, protocol: BratsProtocol) -> tuple[np.ndarray, list[i
     volume = load_nifti(path)
     indices = central_slice_indices(volume.shape[-1], protocol.num_slices, str(path))
     slices = center_crop(np.moveaxis(volume[..., indices], -1, 0), protocol.crop, str(path))
-    images = np.stack([normalise_slice(image, f"{path} slice {index}") for image, index in zip(slices, indices)])
+    images = np.stack(
+        [normalise_slice(image, f"{path} slice {index}") for image, index in zip(slices, indices)]
+    )
     return images, indices, path
 
 
-def select_cases(train_root: str | os.PathLike, val_root: str | os.PathLike, protocol: BratsProtocol) -> dict[str, list[Path]]:
+def select_cases(
+    train_root: str | os.PathLike, val_root: str | os.PathLike, protocol: BratsProtocol
+) -> dict[str, list[Path]]:
     """Seeded, disjoint choice of train / val / test cases (module docstring)."""
     graded = Path(train_root) / protocol.grade
     training_release = list_cases(graded, f"training release {protocol.grade}")
@@ -90,7 +94,8 @@ def select_cases(train_root: str | os.PathLike, val_root: str | os.PathLike, pro
         )
     if len(validation_release) < protocol.num_val:
         raise ValueError(
-            f"{val_root}: {len(validation_release)} cases, fewer than the {protocol.num_val} validation patients requested"
+            f"{val_root}: {len(validation_release)} cases, fewer than the {protocol.num_val} "
+            "validation patients requested"
         )
     rng = np.random.default_rng(protocol.seed)
     training_order = [training_release[i] for i in rng.permutation(len(training_release))]
@@ -115,7 +120,9 @@ def convert_brats(
 
     def read(case: Path) -> MemberSlices:
         images, indices, path = case_slices(case, protocol)
-        return MemberSlices(case.name, images, indices, {"file": str(path), "sha256": sha256(path), "slices": indices})
+        return MemberSlices(
+            case.name, images, indices, {"file": str(path), "sha256": sha256(path), "slices": indices}
+        )
 
     splits, manifest_splits = collect_splits(select_cases(train_root, val_root, protocol), read)
     manifest = {

@@ -37,12 +37,16 @@ def ground_truth_key(handle, target: str, path: str) -> str:
         if key in handle:
             return key
     raise ValueError(
-        f"{path}: no ground truth ({' or '.join(candidates)}); fastMRI test files carry none, use train/val files"
+        f"{path}: no ground truth ({' or '.join(candidates)}); fastMRI test files carry none, use "
+        "train/val files"
     )
 
 
 def read_fastmri_file(
-    path: str | os.PathLike, size: tuple[int, int] = (256, 256), target: str = "auto", skip_edge_slices: int = 0
+    path: str | os.PathLike,
+    size: tuple[int, int] = (256, 256),
+    target: str = "auto",
+    skip_edge_slices: int = 0,
 ) -> tuple[np.ndarray, list[int], dict]:
     """Normalised ground-truth slices ``[n, H, W]``, their indices and the file's attributes."""
     import h5py
@@ -58,28 +62,42 @@ def read_fastmri_file(
             volume = np.asarray(handle[key][()], np.float32)
         except (OSError, KeyError) as error:
             raise ValueError(f"{path}: cannot read {key} ({error})") from error
-        attributes = {name: (value.item() if hasattr(value, "item") else value) for name, value in handle.attrs.items()}
+        attributes = {
+            name: (value.item() if hasattr(value, "item") else value) for name, value in handle.attrs.items()
+        }
     if volume.ndim != 3:
         raise ValueError(f"{path}: {key} must be [slices, H, W]; got shape {volume.shape}")
     indices = list(range(skip_edge_slices, volume.shape[0] - skip_edge_slices))
     if not indices:
-        raise ValueError(f"{path}: {volume.shape[0]} slices leave none after skipping {skip_edge_slices} at each end")
+        raise ValueError(
+            f"{path}: {volume.shape[0]} slices leave none after skipping {skip_edge_slices} at each end"
+        )
     cropped = center_crop(volume[indices], size, f"{path} {key}")
-    images = np.stack([normalise_slice(image, f"{path} {key} slice {index}") for image, index in zip(cropped, indices)])
+    images = np.stack(
+        [normalise_slice(image, f"{path} {key} slice {index}") for image, index in zip(cropped, indices)]
+    )
     attributes["ground_truth"] = key
     return images, indices, {name: str(value) for name, value in attributes.items()}
 
 
-def split_files(files: list[Path], fractions: tuple[float, float, float], seed: int, source: str) -> dict[str, list[Path]]:
+def split_files(
+    files: list[Path], fractions: tuple[float, float, float], seed: int, source: str
+) -> dict[str, list[Path]]:
     if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
         raise ValueError(f"split fractions must be three non-negative numbers summing to 1; got {fractions}")
     order = [files[i] for i in np.random.default_rng(seed).permutation(len(files))]
     num_train = int(round(fractions[0] * len(files)))
     num_val = int(round(fractions[1] * len(files)))
-    chosen = {"train": order[:num_train], "val": order[num_train : num_train + num_val], "test": order[num_train + num_val :]}
+    chosen = {
+        "train": order[:num_train],
+        "val": order[num_train : num_train + num_val],
+        "test": order[num_train + num_val :],
+    }
     empty = [split for split, members in chosen.items() if not members and fractions[SPLIT_INDEX[split]] > 0]
     if empty:
-        raise ValueError(f"{source}: {len(files)} files are too few for the fractions {fractions} (empty: {empty})")
+        raise ValueError(
+            f"{source}: {len(files)} files are too few for the fractions {fractions} (empty: {empty})"
+        )
     return chosen
 
 
@@ -102,6 +120,7 @@ def convert_fastmri(
     files = sorted(input_dir.glob("*.h5"))
     if not files:
         raise ValueError(f"{input_dir}: no .h5 files; expected fastMRI HDF5 volumes (see {DATASET_URL})")
+
     def read(path: Path) -> MemberSlices:
         images, indices, attributes = read_fastmri_file(path, size, target, skip_edge_slices)
         record = {"file": str(path), "sha256": sha256(path), "slices": indices, "attributes": attributes}
@@ -110,8 +129,13 @@ def convert_fastmri(
     splits, manifest_splits = collect_splits(split_files(files, fractions, seed, str(input_dir)), read)
     manifest = {
         "dataset": "fastmri",
-        "protocol": {"size": list(size), "target": target, "skip_edge_slices": skip_edge_slices,
-                     "fractions": list(fractions), "seed": seed},
+        "protocol": {
+            "size": list(size),
+            "target": target,
+            "skip_edge_slices": skip_edge_slices,
+            "fractions": list(fractions),
+            "seed": seed,
+        },
         "splits": manifest_splits,
         "provenance": provenance or {},
     }

@@ -30,8 +30,21 @@ import skimage.transform
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm")
 
 # Photographs and micrographs in scikit-image's wheel (no download needed); the two lists are disjoint.
-SKIMAGE_TRAIN = ("brick", "grass", "gravel", "coins", "moon", "page", "text", "hubble_deep_field",
-                 "immunohistochemistry", "stereo_motorcycle", "retina", "cell", "clock")
+SKIMAGE_TRAIN = (
+    "brick",
+    "grass",
+    "gravel",
+    "coins",
+    "moon",
+    "page",
+    "text",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "stereo_motorcycle",
+    "retina",
+    "cell",
+    "clock",
+)
 SKIMAGE_TEST = ("camera", "astronaut", "coffee", "chelsea", "rocket")
 SKIMAGE_TEST_LABEL = "skimage-test (not Set11)"
 DEFAULT_TEST_SIZE = 256
@@ -55,8 +68,10 @@ def luminance(image: np.ndarray, source: str) -> np.ndarray:
     else:
         image = image.astype(np.float64)
         if image.size and (image.min() < 0 or image.max() > 1):
-            raise ValueError(f"{source}: floating-point image values must lie in [0, 1]; "
-                             f"got [{image.min():.3g}, {image.max():.3g}]")
+            raise ValueError(
+                f"{source}: floating-point image values must lie in [0, 1]; "
+                f"got [{image.min():.3g}, {image.max():.3g}]"
+            )
     if image.ndim == 3 and image.shape[-1] in (3, 4):
         image = image[..., :3] @ np.array([0.299, 0.587, 0.114])
     elif image.ndim == 3 and image.shape[-1] == 1:
@@ -72,7 +87,7 @@ def _square_resized(image: np.ndarray, size: int) -> np.ndarray:
     height, width = image.shape
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
-    square = image[top:top + side, left:left + side]
+    square = image[top : top + side, left : left + side]
     return skimage.transform.resize(square, (size, size), anti_aliasing=True).astype(np.float32)
 
 
@@ -97,7 +112,9 @@ def read_folder(folder: str | os.PathLike, min_size: int = 1) -> NaturalImages:
             raise ValueError(f"{path}: cannot read the image ({error})") from error
         image = luminance(array, str(path))
         if min(image.shape) < min_size:
-            raise ValueError(f"{path}: image is {image.shape[0]}x{image.shape[1]}, smaller than {min_size} pixels a side")
+            raise ValueError(
+                f"{path}: image is {image.shape[0]}x{image.shape[1]}, smaller than {min_size} pixels a side"
+            )
         images.append(image)
     return NaturalImages(images, [path.stem for path in paths], str(folder))
 
@@ -114,7 +131,10 @@ def load_test_images(folder: str | os.PathLike | None, size: int = DEFAULT_TEST_
     """The user's test folder (e.g. Set11), or :data:`SKIMAGE_TEST` at ``size`` x ``size``."""
     if folder:
         return read_folder(folder)
-    images = [_square_resized(luminance(_skimage_image(name), f"skimage.data.{name}"), size) for name in SKIMAGE_TEST]
+    images = [
+        _square_resized(luminance(_skimage_image(name), f"skimage.data.{name}"), size)
+        for name in SKIMAGE_TEST
+    ]
     return NaturalImages(images, list(SKIMAGE_TEST), SKIMAGE_TEST_LABEL)
 
 
@@ -127,12 +147,14 @@ def random_patches(images: list[np.ndarray], size: int, count: int, seed: int) -
     if small:
         raise ValueError(f"images {small} are smaller than the {size}x{size} training patches")
     rng = np.random.default_rng(seed)
-    positions = np.array([(image.shape[0] - size + 1) * (image.shape[1] - size + 1) for image in images], np.float64)
+    positions = np.array(
+        [(image.shape[0] - size + 1) * (image.shape[1] - size + 1) for image in images], np.float64
+    )
     choices = rng.choice(len(images), size=count, p=positions / positions.sum())
     patches = np.empty((count, size, size), np.float32)
     for index, choice in enumerate(choices):
         image = images[choice]
         top = rng.integers(0, image.shape[0] - size + 1)
         left = rng.integers(0, image.shape[1] - size + 1)
-        patches[index] = image[top:top + size, left:left + size]
+        patches[index] = image[top : top + size, left : left + size]
     return patches

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -86,7 +86,9 @@ def _task_stream(
         masks = tf.broadcast_to(mask, tf.shape(target))
         kspace = simulate_kspace(target, masks)
         if noise_snr_db is not None:
-            kspace = add_complex_noise(kspace, masks, noise_snr_db, seed=tf.stack([tf.cast(seed, tf.int64), step]))
+            kspace = add_complex_noise(
+                kspace, masks, noise_snr_db, seed=tf.stack([tf.cast(seed, tf.int64), step])
+            )
         task_indices = tf.fill(tf.shape(batch_indices), task_index)
         return (kspace, masks, tf.cast(task_indices, tf.int32)), target
 
@@ -109,7 +111,15 @@ def single_task_batches(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1; got {batch_size}")
     stream = _task_stream(
-        tf.constant(images, tf.float32), task, task_index, batch_size, shuffle, seed, repeat, drop_remainder, noise_snr_db
+        tf.constant(images, tf.float32),
+        task,
+        task_index,
+        batch_size,
+        shuffle,
+        seed,
+        repeat,
+        drop_remainder,
+        noise_snr_db,
     )
     return stream.prefetch(tf.data.AUTOTUNE).with_options(_options(deterministic))
 
@@ -140,7 +150,9 @@ def cross_task_batches(
     ):
         images = tf.constant(images, tf.float32)
         streams = tuple(
-            _task_stream(images, task, index, per_task, True, seed + 1000 * offset + index, True, True, noise_snr_db)
+            _task_stream(
+                images, task, index, per_task, True, seed + 1000 * offset + index, True, True, noise_snr_db
+            )
             for index, task in enumerate(tasks)
         )
         halves[name] = tf.data.Dataset.zip(streams).map(_concatenate, num_parallel_calls=tf.data.AUTOTUNE)

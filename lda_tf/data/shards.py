@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -115,7 +116,9 @@ def write_dataset(
     shapes = {split: data.images.shape[1:] for split, data in splits.items()}
     if len(set(shapes.values())) != 1:
         raise ValueError(f"all splits must have one image shape; got {shapes}")
-    manifest = dict(manifest, image_shape=list(next(iter(shapes.values()))), compression=compression, shards={})
+    manifest = dict(
+        manifest, image_shape=list(next(iter(shapes.values()))), compression=compression, shards={}
+    )
     output_dir = Path(output_dir)
     with atomic_directory(output_dir, overwrite) as staging:
         for split, data in splits.items():
@@ -156,7 +159,9 @@ def verify_checksums(dataset_dir: str | os.PathLike) -> None:
             if not path.is_file():
                 raise FileNotFoundError(f"{path}: shard of split {split!r} is missing")
             if sha256(path) != expected:
-                raise ValueError(f"{path}: checksum differs from {MANIFEST}; the file is corrupt or was changed")
+                raise ValueError(
+                    f"{path}: checksum differs from {MANIFEST}; the file is corrupt or was changed"
+                )
 
 
 def load_split(dataset_dir: str | os.PathLike, split: str) -> tf.data.Dataset:

@@ -33,7 +33,9 @@ def center_crop(image: np.ndarray, size: tuple[int, int], source: str) -> np.nda
     """Centre crop of the last two axes to ``size``; error if the image is smaller."""
     height, width = image.shape[-2:]
     if height < size[0] or width < size[1]:
-        raise ValueError(f"{source}: in-plane size {height}x{width} is smaller than the crop {size[0]}x{size[1]}")
+        raise ValueError(
+            f"{source}: in-plane size {height}x{width} is smaller than the crop {size[0]}x{size[1]}"
+        )
     top, left = (height - size[0]) // 2, (width - size[1]) // 2
     return image[..., top : top + size[0], left : left + size[1]]
 
@@ -44,7 +46,9 @@ def downsample(images: np.ndarray, factor: int, source: str) -> np.ndarray:
     sides are divisible by ``factor``."""
     height, width = images.shape[-2:]
     if height % factor or width % factor:
-        raise ValueError(f"{source}: in-plane size {height}x{width} is not divisible by the downsampling factor {factor}")
+        raise ValueError(
+            f"{source}: in-plane size {height}x{width} is not divisible by the downsampling factor {factor}"
+        )
     block = (1,) * (images.ndim - 2) + (factor, factor)
     return block_reduce(images, block, np.mean).astype(images.dtype)
 

@@ -47,8 +47,13 @@ def snapshot_iterations(trained_phases: int, max_iterations: int) -> set[int]:
     return {trained_phases, *(int(k) for k in later)}
 
 
-def convergence(result: SolveResult, target: np.ndarray, snapshots: dict[int, np.ndarray], path: str | os.PathLike,
-                title: str) -> Path:
+def convergence(
+    result: SolveResult,
+    target: np.ndarray,
+    snapshots: dict[int, np.ndarray],
+    path: str | os.PathLike,
+    title: str,
+) -> Path:
     """Figure 7 (phi and PSNR versus iteration; trained phases solid, the rest dotted) above
     Figure 8 (the reconstructions at the ``snapshots`` iterations), for the first sample.
 
@@ -61,20 +66,38 @@ def convergence(result: SolveResult, target: np.ndarray, snapshots: dict[int, np
     grid = figure.add_gridspec(2, columns, height_ratios=[1.1, 1])
     trained = result.trained_phases
     iterations = np.arange(len(result.energy))
-    panels_top = (((result.lyapunov[:, 0], "phi_eps_k(x_k) + c m eps_k", "C0"), (result.energy[:, 0], "phi_eps_k(x_k)", "C1")),
-                  ((result.observations[:, 0], "PSNR (dB)", "C0"),))
+    panels_top = (
+        (
+            (result.lyapunov[:, 0], "phi_eps_k(x_k) + c m eps_k", "C0"),
+            (result.energy[:, 0], "phi_eps_k(x_k)", "C1"),
+        ),
+        ((result.observations[:, 0], "PSNR (dB)", "C0"),),
+    )
     for position, curves in enumerate(panels_top):
-        axes = figure.add_subplot(grid[0, position * columns // 2:(position + 1) * columns // 2])
+        axes = figure.add_subplot(grid[0, position * columns // 2 : (position + 1) * columns // 2])
         for values, label, color in curves:
-            axes.plot(iterations[: trained + 1], values[: trained + 1], "-", color=color, label=f"{label}, trained phases")
-            axes.plot(iterations[trained:], values[trained:], ":", color=color, label=f"{label}, Algorithm 1 continued")
+            axes.plot(
+                iterations[: trained + 1],
+                values[: trained + 1],
+                "-",
+                color=color,
+                label=f"{label}, trained phases",
+            )
+            axes.plot(
+                iterations[trained:],
+                values[trained:],
+                ":",
+                color=color,
+                label=f"{label}, Algorithm 1 continued",
+            )
         axes.set_xlabel("iteration k")
         axes.set_ylabel("objective" if position == 0 else "PSNR (dB)")
         if position == 0:
             axes.legend(fontsize=6)
         axes.grid(alpha=0.3)
-    panels = [("reference", target)] + [(f"iter {k} ({result.observations[k, 0]:.2f} dB)", image)
-                                        for k, image in sorted(snapshots.items())]
+    panels = [("reference", target)] + [
+        (f"iter {k} ({result.observations[k, 0]:.2f} dB)", image) for k, image in sorted(snapshots.items())
+    ]
     for column, (label, image) in enumerate(panels[:columns]):
         axes = figure.add_subplot(grid[1, column])
         axes.imshow(image, cmap="gray", vmin=0, vmax=1)

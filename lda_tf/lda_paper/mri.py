@@ -29,27 +29,61 @@ def mri_task(ratio: float) -> Task:
     return Task("radial", ratio / 100)
 
 
-def train_mri(ratio: float, directory: Path, dataset_dir: str, profile: LDAProfile, seed: int, overwrite: bool,
-              verbose: int) -> Path:
+def train_mri(
+    ratio: float,
+    directory: Path,
+    dataset_dir: str,
+    profile: LDAProfile,
+    seed: int,
+    overwrite: bool,
+    verbose: int,
+) -> Path:
     """Train the CS-MRI LDA of one ratio into ``directory`` (reused when finished) -> its ``stages/``."""
     if not (directory / "model.keras").is_file() or overwrite:
         phases = profile.mri_max_phases
-        network = dict(num_phases=phases, num_layers=profile.num_layers, num_filters=profile.mri_num_filters, delta=0.01,
-                       smoothing="huber", policy="lda", kernel_scale=profile.kernel_scale)
-        run_training(RunConfig(
-            output_dir=str(directory), mode="conventional", dataset_dir=dataset_dir, tasks=f"radial:{ratio:g}",
-            epochs=profile.epochs(phases), steps_per_epoch=profile.mri_steps_per_epoch, batch_size=profile.mri_batch,
-            downsample=profile.mri_downsample, network=network, learning_rate=profile.learning_rate,
-            stair=dict(initial_phases=min(3, phases), phases_per_stage=2, max_phases=phases,
-                       first_stage_epochs=profile.first_stage_epochs, epochs_per_stage=profile.epochs_per_stage),
-            seed=seed, overwrite=overwrite, verbose=verbose))
+        network = dict(
+            num_phases=phases,
+            num_layers=profile.num_layers,
+            num_filters=profile.mri_num_filters,
+            delta=0.01,
+            smoothing="huber",
+            policy="lda",
+            kernel_scale=profile.kernel_scale,
+        )
+        run_training(
+            RunConfig(
+                output_dir=str(directory),
+                mode="conventional",
+                dataset_dir=dataset_dir,
+                tasks=f"radial:{ratio:g}",
+                epochs=profile.epochs(phases),
+                steps_per_epoch=profile.mri_steps_per_epoch,
+                batch_size=profile.mri_batch,
+                downsample=profile.mri_downsample,
+                network=network,
+                learning_rate=profile.learning_rate,
+                stair=dict(
+                    initial_phases=min(3, phases),
+                    phases_per_stage=2,
+                    max_phases=phases,
+                    first_stage_epochs=profile.first_stage_epochs,
+                    epochs_per_stage=profile.epochs_per_stage,
+                ),
+                seed=seed,
+                overwrite=overwrite,
+                verbose=verbose,
+            )
+        )
     return directory / "stages"
 
 
 def stage_models(stages: Path) -> dict[int, Path]:
     """``{K: path}`` of the stage snapshots ``phases_<K>.keras``, by K."""
-    found = {int(match.group(1)): path for path in stages.glob("phases_*.keras")
-             if (match := re.fullmatch(r"phases_(\d+)\.keras", path.name))}
+    found = {
+        int(match.group(1)): path
+        for path in stages.glob("phases_*.keras")
+        if (match := re.fullmatch(r"phases_(\d+)\.keras", path.name))
+    }
     if not found:
         raise FileNotFoundError(f"{stages}: no stage snapshots phases_<K>.keras")
     return dict(sorted(found.items()))
@@ -66,7 +100,9 @@ def score_mri(stages: Path, test: np.ndarray, ratio: float) -> list[dict]:
     rows = metric_rows(test, reconstruct_all(zero_filling, test, task), task, "zero_filling")
     for phases, path in stage_models(stages).items():
         network = keras.models.load_model(path)
-        rows += metric_rows(test, reconstruct_all(network_reconstructor(network), test, task), task, f"LDA K={phases}")
+        rows += metric_rows(
+            test, reconstruct_all(network_reconstructor(network), test, task), task, f"LDA K={phases}"
+        )
     for row in rows:
         row["relerr"] = float(np.sqrt(row["nmse"]))
     return rows

@@ -52,19 +52,34 @@ class NaturalRun:
     def name(self) -> str:
         kind = "learned" if self.learned else "block"
         scale = "" if self.kernel_scale == 1.0 else f"_s{self.kernel_scale:g}"
-        return f"{kind}_r{self.ratio:g}_{self.policy}_d{self.num_filters}_l{self.num_layers}_K{self.phases}{scale}"
+        network = f"d{self.num_filters}_l{self.num_layers}_K{self.phases}"
+        return f"{kind}_r{self.ratio:g}_{self.policy}_{network}{scale}"
 
     def network(self, seed: int) -> UnrolledLOA:
-        sampling = BlockSampling(self.ratio / 100, self.block_size, learned=self.learned, seed=seed, name="measurement")
-        return UnrolledLOA.lda_paper(num_phases=self.phases, num_filters=self.num_filters, num_layers=self.num_layers,
-                                     policy=self.policy, measurement=sampling, kernel_scale=self.kernel_scale)
+        sampling = BlockSampling(
+            self.ratio / 100, self.block_size, learned=self.learned, seed=seed, name="measurement"
+        )
+        return UnrolledLOA.lda_paper(
+            num_phases=self.phases,
+            num_filters=self.num_filters,
+            num_layers=self.num_layers,
+            policy=self.policy,
+            measurement=sampling,
+            kernel_scale=self.kernel_scale,
+        )
 
 
 def reconstruction_parameters(network: UnrolledLOA) -> int:
     """Learnable parameters of the reconstruction part (g's kernels, eps0, per-phase steps), the
     paper's ``#Par``: without a learned sampling matrix and its initialisation, as Table 2 counts."""
     excluded = {id(variable) for variable in network.measurement.weights}
-    return int(sum(np.prod(variable.shape) for variable in network.trainable_variables if id(variable) not in excluded))
+    return int(
+        sum(
+            np.prod(variable.shape)
+            for variable in network.trainable_variables
+            if id(variable) not in excluded
+        )
+    )
 
 
 def _batches(crops: np.ndarray, batch_size: int, seed: int, repeat: bool) -> tf.data.Dataset:
@@ -74,25 +89,55 @@ def _batches(crops: np.ndarray, batch_size: int, seed: int, repeat: bool) -> tf.
     return data.batch(batch_size, drop_remainder=repeat)
 
 
-def train_natural(run: NaturalRun, directory: Path, train: NaturalImages, profile: LDAProfile, seed: int,
-                  overwrite: bool, verbose: int) -> Path:
+def train_natural(
+    run: NaturalRun,
+    directory: Path,
+    train: NaturalImages,
+    profile: LDAProfile,
+    seed: int,
+    overwrite: bool,
+    verbose: int,
+) -> Path:
     """Train ``run`` into ``directory`` (resuming; reused when its model exists) -> ``model.keras``."""
     model_path = directory / "model.keras"
     if model_path.is_file() and not overwrite:
         return model_path
     keras.utils.set_random_seed(seed)
     crop = 96 if run.learned else 33
-    count, batch = (profile.learned_crops, profile.learned_batch) if run.learned else (profile.block_crops, profile.block_batch)
+    count, batch = (
+        (profile.learned_crops, profile.learned_batch)
+        if run.learned
+        else (profile.block_crops, profile.block_batch)
+    )
     crops = random_patches(train.images, crop, count, seed)
     validation = random_patches(train.images, crop, VALIDATION_CROPS, seed + 1)
     steps = profile.steps_per_epoch or -(-count // batch)
-    config = RunConfig(output_dir=str(directory), mode="conventional", epochs=profile.epochs(run.phases),
-                       steps_per_epoch=steps, batch_size=batch, learning_rate=profile.learning_rate,
-                       stair=dict(initial_phases=min(3, run.phases), phases_per_stage=2, max_phases=run.phases,
-                                  first_stage_epochs=profile.first_stage_epochs, epochs_per_stage=profile.epochs_per_stage),
-                       seed=seed, overwrite=overwrite, verbose=verbose)
-    settings = dict(run=dataclasses.asdict(run), training_images=train.label, crops=count, crop_size=crop,
-                    profile=profile.name, training=dataclasses.asdict(config))
+    config = RunConfig(
+        output_dir=str(directory),
+        mode="conventional",
+        epochs=profile.epochs(run.phases),
+        steps_per_epoch=steps,
+        batch_size=batch,
+        learning_rate=profile.learning_rate,
+        stair=dict(
+            initial_phases=min(3, run.phases),
+            phases_per_stage=2,
+            max_phases=run.phases,
+            first_stage_epochs=profile.first_stage_epochs,
+            epochs_per_stage=profile.epochs_per_stage,
+        ),
+        seed=seed,
+        overwrite=overwrite,
+        verbose=verbose,
+    )
+    settings = dict(
+        run=dataclasses.asdict(run),
+        training_images=train.label,
+        crops=count,
+        crop_size=crop,
+        profile=profile.name,
+        training=dataclasses.asdict(config),
+    )
     output = prepare_output(config, "lda_tf.lda_paper (block compressed sensing)", settings)
 
     def build() -> UnrolledLOA:
@@ -102,8 +147,15 @@ def train_natural(run: NaturalRun, directory: Path, train: NaturalImages, profil
         return network
 
     examples = (validation[:2], validation[:2])
-    fit_network(config, output, build, _batches(crops, batch, seed, True), _batches(validation, batch, seed, False),
-                steps, examples)
+    fit_network(
+        config,
+        output,
+        build,
+        _batches(crops, batch, seed, True),
+        _batches(validation, batch, seed, False),
+        steps,
+        examples,
+    )
     return model_path
 
 
@@ -112,8 +164,9 @@ def score_natural(network: UnrolledLOA, test: NaturalImages, initial: bool = Fal
     start ``x0`` with ``initial``, and the reconstruction's wall time (s; after one warm-up call per
     image size, so tracing is not counted)."""
     block = network.measurement.block_size
-    reconstruct = tf.function(network.initial_image if initial else (lambda x: network(x, training=False)),
-                              reduce_retracing=True)
+    reconstruct = tf.function(
+        network.initial_image if initial else (lambda x: network(x, training=False)), reduce_retracing=True
+    )
     rows, seen_shapes = [], set()
     for name, image in zip(test.names, test.images):
         padded = pad_to_blocks(image, block)[None]

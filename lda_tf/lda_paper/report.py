@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from importlib import resources
-from typing import Callable
 
 import numpy as np
 
@@ -36,21 +36,35 @@ def _cell(value: float | None, digits: int) -> str:
     return f"{value:,.0f}" if digits == 0 else f"{value:.{digits}f}"
 
 
-Block = tuple[str, Values, dict[str, dict[str, float]]]  # label, values, extra columns {column: {method: value}}
+Block = tuple[
+    str, Values, dict[str, dict[str, float]]
+]  # label, values, extra columns {column: {method: value}}
 
 
-def grid(title: str, settings: list[str], header: list[str], blocks: list[Block],
-         digits: int | Callable[[str, str], int] = 2, notes: list[str] = ()) -> str:
+def grid(
+    title: str,
+    settings: list[str],
+    header: list[str],
+    blocks: list[Block],
+    digits: int | Callable[[str, str], int] = 2,
+    notes: list[str] = (),
+) -> str:
     """Markdown: one row per method, one column per setting (``header`` names them), then each
     block's extra columns (e.g. ``{"#Par": {method: value}}``); ``blocks`` are groups such as ours
     and published; ``digits`` may depend on (method, setting)."""
     extra_columns = list(dict.fromkeys(column for _, _, extra in blocks for column in extra))
-    lines = [f"### {title}", "", "| | Method | " + " | ".join(header + extra_columns) + " |",
-             "|---|---|" + "---|" * (len(header) + len(extra_columns))]
+    lines = [
+        f"### {title}",
+        "",
+        "| | Method | " + " | ".join(header + extra_columns) + " |",
+        "|---|---|" + "---|" * (len(header) + len(extra_columns)),
+    ]
     for label, values, extra in blocks:
         for method, by_setting in values.items():
-            cells = [_cell(by_setting.get(setting), digits if isinstance(digits, int) else digits(method, setting))
-                     for setting in settings]
+            cells = [
+                _cell(by_setting.get(setting), digits if isinstance(digits, int) else digits(method, setting))
+                for setting in settings
+            ]
             cells += [_cell(extra.get(column, {}).get(method), 0) for column in extra_columns]
             lines.append(f"| {label} | {method} | " + " | ".join(cells) + " |")
     lines += [""] + [f"- {note}" for note in notes]

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
+from lda_tf.loa.measurement import Measured, Measurement
 from lda_tf.loa.objective import VariationalObjective, check_regularizer_gradient
 from lda_tf.loa.phase import (
     IterateState,
@@ -37,11 +38,9 @@ from lda_tf.loa.phase import (
     PhasePolicy,
     initial_state,
 )
-from lda_tf.loa.measurement import Measured, Measurement
 from lda_tf.mri.measurement import MRISampling
 from lda_tf.nn.features import FeatureExtractor
 from lda_tf.nn.regularizers import check_smoothing
-
 
 # AGD-Net's momentum theta_t starts at 0.5 in every phase (the LDA paper does not give its start).
 AGD_MOMENTUM_INIT = 0.5
@@ -123,13 +122,20 @@ class UnrolledLOA(keras.Model):
             complex_valued = self.measurement.complex_valued
         if bool(complex_valued) != self.measurement.complex_valued:
             kind = "complex" if self.measurement.complex_valued else "real"
-            raise ValueError(f"complex_valued={complex_valued} contradicts the {kind} images of "
-                             f"{type(self.measurement).__name__}")
+            raise ValueError(
+                f"complex_valued={complex_valued} contradicts the {kind} images of "
+                f"{type(self.measurement).__name__}"
+            )
         self.features = FeatureExtractor(
             num_layers, num_filters, kernel_size, delta, complex_valued, kernel_scale, name="features"
         )
         self.phases = [
-            LOAPhase(alpha_init, tau_init, AGD_MOMENTUM_INIT if self.policy.name == "agd" else None, name=f"phase_{t + 1}")
+            LOAPhase(
+                alpha_init,
+                tau_init,
+                AGD_MOMENTUM_INIT if self.policy.name == "agd" else None,
+                name=f"phase_{t + 1}",
+            )
             for t in range(self.num_phases)
         ]
         self.build(None)
@@ -146,7 +152,9 @@ class UnrolledLOA(keras.Model):
         for phase in self.phases:
             phase.build()
         self.log_eps0 = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(float(tf.math.log(self.eps0_init))), name="log_eps0"
+            shape=(),
+            initializer=keras.initializers.Constant(float(tf.math.log(self.eps0_init))),
+            name="log_eps0",
         )
         self.omega = self.add_weight(
             shape=(self.num_tasks,), initializer=keras.initializers.Constant(self.omega_init), name="omega"
@@ -225,8 +233,13 @@ class UnrolledLOA(keras.Model):
         """Run the active phases from the measurement's start ``x0``; see :class:`Unrolled`."""
         measured: Measured = self.measurement.measure(inputs)
         kappa = self.task_weights(measured.task_index, tf.shape(measured.initial)[0])
-        objective = VariationalObjective(measured.data, self.features, self.smoothing, kappa,
-                                         regularizer_gradient=self.regularizer_gradient)
+        objective = VariationalObjective(
+            measured.data,
+            self.features,
+            self.smoothing,
+            kappa,
+            regularizer_gradient=self.regularizer_gradient,
+        )
         policy = self.policy if policy is None else policy
         eps = tf.fill(tf.shape(kappa), 1.0) * self.eps0
         state = initial_state(objective, measured.initial, eps)
@@ -256,7 +269,7 @@ class UnrolledLOA(keras.Model):
             return unrolled.state.point.image, unrolled.diagnostics
         return unrolled.state.point.image
 
-    def for_new_tasks(self, num_tasks: int, omega_init: float = 0.0) -> "UnrolledLOA":
+    def for_new_tasks(self, num_tasks: int, omega_init: float = 0.0) -> UnrolledLOA:
         """A copy with the same theta (all weights but omega, and the active phase count) and
         ``num_tasks`` fresh task weights: the start of adaptation to unseen tasks (section 5.4)."""
         config = {**self.get_config(), "num_tasks": num_tasks, "omega_init": omega_init}
@@ -269,17 +282,31 @@ class UnrolledLOA(keras.Model):
 
     # ----------------------------------------------------------------- configurations
     @classmethod
-    def meta_paper(cls, num_tasks: int = 4, **overrides) -> "UnrolledLOA":
+    def meta_paper(cls, num_tasks: int = 4, **overrides) -> UnrolledLOA:
         """The meta paper's network (section 4): l=3, d=4, delta=1e-3, 11 phases, sqrt, meta."""
-        config = dict(num_phases=11, num_tasks=num_tasks, num_layers=3, num_filters=4, delta=1e-3,
-                      smoothing="sqrt", policy="meta")
+        config = dict(
+            num_phases=11,
+            num_tasks=num_tasks,
+            num_layers=3,
+            num_filters=4,
+            delta=1e-3,
+            smoothing="sqrt",
+            policy="meta",
+        )
         return cls(**{**config, **overrides})
 
     @classmethod
-    def lda_paper(cls, **overrides) -> "UnrolledLOA":
+    def lda_paper(cls, **overrides) -> UnrolledLOA:
         """The LDA paper's network (section 4): l=4, d=32, delta=0.01, 15 phases, huber, lda."""
-        config = dict(num_phases=15, num_tasks=0, num_layers=4, num_filters=32, delta=0.01,
-                      smoothing="huber", policy="lda")
+        config = dict(
+            num_phases=15,
+            num_tasks=0,
+            num_layers=4,
+            num_filters=32,
+            delta=0.01,
+            smoothing="huber",
+            policy="lda",
+        )
         return cls(**{**config, **overrides})
 
     def get_config(self):

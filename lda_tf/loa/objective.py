@@ -8,20 +8,22 @@ energy, its gradient and the branch tests of a phase.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
 
 import tensorflow as tf
 
 from lda_tf.nn.features import FeatureExtractor, FeatureMaps
 from lda_tf.nn.regularizers import smoothed_l21, smoothed_l21_cotangent
 
-
 REGULARIZER_GRADIENTS = ("explicit", "autodiff")
 
 
 def check_regularizer_gradient(regularizer_gradient: str) -> str:
     if regularizer_gradient not in REGULARIZER_GRADIENTS:
-        raise ValueError(f"regularizer_gradient must be one of {REGULARIZER_GRADIENTS}; got {regularizer_gradient!r}")
+        raise ValueError(
+            f"regularizer_gradient must be one of {REGULARIZER_GRADIENTS}; got {regularizer_gradient!r}"
+        )
     return regularizer_gradient
 
 
@@ -84,7 +86,7 @@ class VariationalObjective:
         self.kappa = tf.convert_to_tensor(kappa, tf.float32)
         self.kernels = list(extractor.kernels() if kernels is None else kernels)
 
-    def without_gradients(self) -> "VariationalObjective":
+    def without_gradients(self) -> VariationalObjective:
         """The same energy with every learned tensor behind ``stop_gradient``; used by the line
         search, whose accepted step size is piecewise constant in the parameters."""
         return VariationalObjective(
@@ -120,4 +122,7 @@ class VariationalObjective:
     def gradient(self, point: Point, eps: tf.Tensor) -> tf.Tensor:
         """``grad phi_eps(x) = grad f(x) + kappa grad r_eps(x)`` -> ``[B, H, W]``."""
         regularizer_gradient = self.regularizer_gradient(point, eps)
-        return self.data.data_fidelity_gradient(point.image) + per_sample(self.kappa, regularizer_gradient) * regularizer_gradient
+        return (
+            self.data.data_fidelity_gradient(point.image)
+            + per_sample(self.kappa, regularizer_gradient) * regularizer_gradient
+        )

@@ -85,11 +85,13 @@ class PhasePolicy:
             if not getattr(self, field) > 0:
                 raise ValueError(f"policy parameter {field} must be positive; got {getattr(self, field)}")
         if not 0 < self.rho < 1 or not self.gamma < 1:
-            raise ValueError(f"policy needs 0 < rho < 1 and gamma < 1; got rho={self.rho}, gamma={self.gamma}")
+            raise ValueError(
+                f"policy needs 0 < rho < 1 and gamma < 1; got rho={self.rho}, gamma={self.gamma}"
+            )
         if self.max_backtracks < 0:
             raise ValueError(f"max_backtracks must be >= 0; got {self.max_backtracks}")
 
-    def replace(self, **changes) -> "PhasePolicy":
+    def replace(self, **changes) -> PhasePolicy:
         return dataclasses.replace(self, **changes)
 
 
@@ -215,9 +217,13 @@ def phase_iteration(
     if policy.name in ("gd", "agd"):
         if policy.name == "agd" and momentum is None:
             raise ValueError("the agd policy needs the phase's momentum theta_t")
-        next_point, next_value = _gradient_step(objective, state, alpha, momentum if policy.name == "agd" else None)
+        next_point, next_value = _gradient_step(
+            objective, state, alpha, momentum if policy.name == "agd" else None
+        )
         no = tf.zeros_like(eps)
-        return _finish(objective, state, next_point, PhaseDiagnostics(eps, no, state.value, next_value, no), policy)
+        return _finish(
+            objective, state, next_point, PhaseDiagnostics(eps, no, state.value, next_value, no), policy
+        )
     z = image - as_dtype_of(alpha, image) * objective.data.data_fidelity_gradient(image)  # (6a)
     z_point = objective.point(z)
     grad_r_z = objective.regularizer_gradient(z_point, eps)
@@ -251,7 +257,10 @@ def phase_iteration(
 
 
 def _finish(
-    objective: VariationalObjective, state: IterateState, next_point: Point, diagnostics: PhaseDiagnostics,
+    objective: VariationalObjective,
+    state: IterateState,
+    next_point: Point,
+    diagnostics: PhaseDiagnostics,
     policy: PhasePolicy,
 ) -> tuple[IterateState, PhaseDiagnostics]:
     """Line 15: reduce eps where ``||grad phi_{eps_t}(x_{t+1})|| < sigma gamma eps_t``; the new state."""
@@ -260,8 +269,9 @@ def _finish(
     reduce_eps = tf.sqrt(squared_norm(next_gradient)) < policy.sigma * policy.gamma * eps
     next_eps = tf.where(reduce_eps, policy.gamma * eps, eps)
     next_gradient = select(reduce_eps, objective.gradient(next_point, next_eps), next_gradient)
-    next_state = IterateState(next_point, next_eps, objective.value(next_point, next_eps), next_gradient,
-                              state.point.image)
+    next_state = IterateState(
+        next_point, next_eps, objective.value(next_point, next_eps), next_gradient, state.point.image
+    )
     return next_state, diagnostics
 
 
@@ -276,7 +286,9 @@ class LOAPhase(keras.layers.Layer):
     the authors' release started both at 0.01 as unconstrained variables.
     """
 
-    def __init__(self, alpha_init: float = 0.5, tau_init: float = 0.05, momentum_init: float | None = None, **kwargs):
+    def __init__(
+        self, alpha_init: float = 0.5, tau_init: float = 0.05, momentum_init: float | None = None, **kwargs
+    ):
         super().__init__(**kwargs)
         if alpha_init <= 0 or tau_init <= 0:
             raise ValueError(f"initial step sizes must be positive; got alpha={alpha_init}, tau={tau_init}")
@@ -286,15 +298,20 @@ class LOAPhase(keras.layers.Layer):
 
     def build(self, input_shape=None):
         self.log_alpha = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(float(tf.math.log(self.alpha_init))), name="log_alpha"
+            shape=(),
+            initializer=keras.initializers.Constant(float(tf.math.log(self.alpha_init))),
+            name="log_alpha",
         )
         self.log_tau = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(float(tf.math.log(self.tau_init))), name="log_tau"
+            shape=(),
+            initializer=keras.initializers.Constant(float(tf.math.log(self.tau_init))),
+            name="log_tau",
         )
         self.momentum = None
         if self.momentum_init is not None:
-            self.momentum = self.add_weight(shape=(), initializer=keras.initializers.Constant(self.momentum_init),
-                                            name="momentum")
+            self.momentum = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(self.momentum_init), name="momentum"
+            )
         self.built = True
 
     @property

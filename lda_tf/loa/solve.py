@@ -21,7 +21,8 @@ reductions (down to 1e-9 of the step) stand in for it.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -29,7 +30,6 @@ import tensorflow as tf
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.loa.phase import SAFEGUARDED_POLICIES, PhasePolicy, phase_iteration, select
 from lda_tf.nn.regularizers import SMOOTHING_GAP
-
 
 LDA_PAPER_SETTINGS = dict(eps_tol=1.5e-5, sigma=1e3, gamma=0.9, rho=0.5, a=1.0 / 0.35, max_backtracks=30)
 
@@ -70,7 +70,9 @@ def solve(
     policy: PhasePolicy = model.policy.replace(**policy_overrides)
     if policy.name not in SAFEGUARDED_POLICIES:
         policy = policy.replace(name="meta")
-    unrolled = model.unroll(inputs, policy=model.policy.replace(**{**policy_overrides, "name": model.policy.name}))
+    unrolled = model.unroll(
+        inputs, policy=model.policy.replace(**{**policy_overrides, "name": model.policy.name})
+    )
     objective, state = unrolled.objective, unrolled.state
     last_phase = model.phases[model.active_phases - 1]
     alpha = last_phase.alpha

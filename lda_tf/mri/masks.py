@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -87,9 +87,7 @@ class RadialMask:
     def __call__(self, shape: Shape) -> np.ndarray:
         shape = _check_request(shape, self.ratio)
         max_spokes = 4 * max(shape)
-        num_spokes = _closest_count(
-            lambda n: sampling_ratio(self.spokes(shape, n)), self.ratio, max_spokes
-        )
+        num_spokes = _closest_count(lambda n: sampling_ratio(self.spokes(shape, n)), self.ratio, max_spokes)
         return self.spokes(shape, num_spokes)
 
 

@@ -42,9 +42,7 @@ def check_kspace_and_mask(kspace: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor
     if mask.shape.rank is not None and kspace.shape.rank is not None:
         image_shape = kspace.shape[-2:]
         if not mask.shape[-2:].is_compatible_with(image_shape):
-            raise ValueError(
-                f"mask shape {mask.shape} does not match the k-space image shape {image_shape}"
-            )
+            raise ValueError(f"mask shape {mask.shape} does not match the k-space image shape {image_shape}")
         if mask.shape.rank == 3 and not mask.shape[:1].is_compatible_with(kspace.shape[:1]):
             raise ValueError(
                 f"mask batch size {mask.shape[0]} does not match the k-space batch size {kspace.shape[0]}"
@@ -62,7 +60,7 @@ class MRIOperator(NamedTuple):
     kspace: tf.Tensor  # y, [B, H, W] complex64
 
     @classmethod
-    def create(cls, kspace: tf.Tensor, mask: tf.Tensor) -> "MRIOperator":
+    def create(cls, kspace: tf.Tensor, mask: tf.Tensor) -> MRIOperator:
         kspace, mask = check_kspace_and_mask(kspace, mask)
         return cls(mask=mask, kspace=kspace)
 
@@ -107,7 +105,9 @@ def add_complex_noise(kspace: tf.Tensor, mask: tf.Tensor, snr_db: float, seed: i
     signal_power = squared_norm(kspace * tf.cast(mask, tf.complex64)) / num_sampled
     sigma = tf.sqrt(signal_power / 10.0 ** (snr_db / 10.0))[:, None, None]
     seed = tf.stack([seed, 0]) if isinstance(seed, int) else tf.cast(seed, tf.int64)
-    noise_parts = tf.random.stateless_normal(tf.concat([[2], tf.shape(kspace)], axis=0), seed=seed, dtype=tf.float32)
+    noise_parts = tf.random.stateless_normal(
+        tf.concat([[2], tf.shape(kspace)], axis=0), seed=seed, dtype=tf.float32
+    )
     noise = tf.complex(noise_parts[0], noise_parts[1]) * tf.cast(sigma / tf.sqrt(2.0), tf.complex64)
     return kspace + noise * tf.cast(mask, tf.complex64)
 

@@ -47,7 +47,9 @@ class BlockConv2D(keras.layers.Layer):
 
     def build(self, input_shape=None):
         shape = (self.kernel_size, self.kernel_size, self.in_channels, self.filters)
-        self.kernel_real = self.add_weight(shape=shape, initializer=self.kernel_initializer, name="kernel_real")
+        self.kernel_real = self.add_weight(
+            shape=shape, initializer=self.kernel_initializer, name="kernel_real"
+        )
         if self.complex_valued:
             self.kernel_imag = self.add_weight(
                 shape=shape, initializer=self.kernel_initializer, name="kernel_imag"

@@ -13,7 +13,8 @@ autodiff vector-Jacobian product of ``<g(x), v>`` (tested).
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import keras
 import tensorflow as tf
@@ -71,8 +72,13 @@ class FeatureExtractor(keras.layers.Layer):
         self.complex_valued = bool(complex_valued)
         self.kernel_scale = float(kernel_scale)
         # Glorot uniform is VarianceScaling(1, fan_avg, uniform); weights times c: variance times c^2.
-        initializer = "glorot_uniform" if self.kernel_scale == 1.0 else keras.initializers.VarianceScaling(
-            scale=self.kernel_scale ** 2, mode="fan_avg", distribution="uniform")
+        initializer = (
+            "glorot_uniform"
+            if self.kernel_scale == 1.0
+            else keras.initializers.VarianceScaling(
+                scale=self.kernel_scale**2, mode="fan_avg", distribution="uniform"
+            )
+        )
         self.convolutions = [
             BlockConv2D(
                 in_channels=1 if q == 0 else self.num_filters,

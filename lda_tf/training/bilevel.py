@@ -15,7 +15,8 @@ reduced correctly under ``tf.distribute`` although it is quadratic in a global g
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -41,7 +42,9 @@ class BilevelConfig:
 
     def __post_init__(self):
         if not (0 < self.nu_delta < 1 and self.nu_lambda >= 1):
-            raise ValueError(f"need 0 < nu_delta < 1 and nu_lambda >= 1; got {self.nu_delta}, {self.nu_lambda}")
+            raise ValueError(
+                f"need 0 < nu_delta < 1 and nu_lambda >= 1; got {self.nu_delta}, {self.nu_lambda}"
+            )
         if min(self.lambda0, self.delta0, self.delta_tol) < 0 or self.theta_steps < 1 or self.max_rounds < 1:
             raise ValueError("lambda0, delta0, delta_tol must be >= 0 and theta_steps, max_rounds >= 1")
 

@@ -60,14 +60,26 @@ class StairTraining(keras.callbacks.Callback):
     With ``snapshot_dir``, the network at the end of every stage is saved there as
     ``phases_<K>.keras`` (the LDA paper's PSNR-versus-K curves, Figure 6, evaluate these)."""
 
-    def __init__(self, initial_phases: int, phases_per_stage: int, max_phases: int,
-                 epochs_per_stage: int | None = None, first_stage_epochs: int | None = None,
-                 patience: int | None = None, monitor: str = "loss", history_path: str | None = None,
-                 snapshot_dir: str | None = None):
+    def __init__(
+        self,
+        initial_phases: int,
+        phases_per_stage: int,
+        max_phases: int,
+        epochs_per_stage: int | None = None,
+        first_stage_epochs: int | None = None,
+        patience: int | None = None,
+        monitor: str = "loss",
+        history_path: str | None = None,
+        snapshot_dir: str | None = None,
+    ):
         super().__init__()
         if epochs_per_stage is None and patience is None:
             raise ValueError("StairTraining needs epochs_per_stage or patience")
-        self.initial_phases, self.phases_per_stage, self.max_phases = initial_phases, phases_per_stage, max_phases
+        self.initial_phases, self.phases_per_stage, self.max_phases = (
+            initial_phases,
+            phases_per_stage,
+            max_phases,
+        )
         self.epochs_per_stage, self.patience, self.monitor = epochs_per_stage, patience, monitor
         self.first_stage_epochs = first_stage_epochs or epochs_per_stage
         self.history_path = history_path
@@ -105,8 +117,15 @@ class StairTraining(keras.callbacks.Callback):
             previous = network.active_phases
             self._snapshot()
             self._set_phases(min(previous + self.phases_per_stage, self.max_phases), copy_steps=True)
-            self.history.append({"epoch": epoch + 1, "from_phases": previous, "to_phases": network.active_phases,
-                                 "reason": "stalled" if stalled else "stage epochs", self.monitor: value})
+            self.history.append(
+                {
+                    "epoch": epoch + 1,
+                    "from_phases": previous,
+                    "to_phases": network.active_phases,
+                    "reason": "stalled" if stalled else "stage epochs",
+                    self.monitor: value,
+                }
+            )
             self._stage_start, self._best, self._since_best = epoch + 1, np.inf, 0
             if self.history_path:
                 with open(self.history_path, "w") as handle:
@@ -156,9 +175,16 @@ class LOATensorBoard(keras.callbacks.Callback):
         peak = tf.reduce_max(tf.abs(target), axis=(1, 2), keepdims=True)
         error = tf.abs(recon - tf.abs(target))
         mri = isinstance(network.measurement, MRISampling)
-        images = [("zero_filled" if mri else "initial", start / peak),
-                  ("reconstruction", recon / peak), ("error", error / tf.reduce_max(error, axis=(1, 2), keepdims=True))]
+        images = [
+            ("zero_filled" if mri else "initial", start / peak),
+            ("reconstruction", recon / peak),
+            ("error", error / tf.reduce_max(error, axis=(1, 2), keepdims=True)),
+        ]
         if mri:
             images.append(("mask", tf.broadcast_to(unpack_mri_inputs(inputs)[1], tf.shape(recon))))
         for name, batch in images:
-            tf.summary.image(f"images/{name}", tf.clip_by_value(batch, 0.0, 1.0)[..., None], max_outputs=int(target.shape[0]))
+            tf.summary.image(
+                f"images/{name}",
+                tf.clip_by_value(batch, 0.0, 1.0)[..., None],
+                max_outputs=int(target.shape[0]),
+            )

@@ -17,7 +17,10 @@ import tensorflow as tf
 
 def _checkpoint(trainer, epoch: tf.Variable) -> tf.train.Checkpoint:
     return tf.train.Checkpoint(
-        trainer=trainer, theta_optimizer=trainer.theta_optimizer, omega_optimizer=trainer.omega_optimizer, epoch=epoch
+        trainer=trainer,
+        theta_optimizer=trainer.theta_optimizer,
+        omega_optimizer=trainer.omega_optimizer,
+        epoch=epoch,
     )
 
 

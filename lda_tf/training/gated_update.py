@@ -14,7 +14,7 @@ cost nothing next to a step: the LOA network has a few thousand parameters.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import tensorflow as tf
 

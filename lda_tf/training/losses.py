@@ -13,6 +13,12 @@ def reconstruction_loss(recon: tf.Tensor, target: tf.Tensor, magnitude: bool = T
         return 0.5 * tf.reduce_sum(tf.square(residual), axis=(-2, -1))
     if not recon.dtype.is_complex:  # real images (natural-image compressed sensing)
         return 0.5 * tf.reduce_sum(tf.square(recon - tf.cast(target, recon.dtype)), axis=(-2, -1))
-    target = tf.complex(tf.cast(target, tf.float32), tf.zeros_like(target, dtype=tf.float32)) if not target.dtype.is_complex else target
+    target = (
+        tf.complex(tf.cast(target, tf.float32), tf.zeros_like(target, dtype=tf.float32))
+        if not target.dtype.is_complex
+        else target
+    )
     residual = recon - target
-    return 0.5 * tf.reduce_sum(tf.square(tf.math.real(residual)) + tf.square(tf.math.imag(residual)), axis=(-2, -1))
+    return 0.5 * tf.reduce_sum(
+        tf.square(tf.math.real(residual)) + tf.square(tf.math.imag(residual)), axis=(-2, -1)
+    )

@@ -19,8 +19,8 @@ import dataclasses
 import json
 import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import keras
 import numpy as np
@@ -104,18 +104,24 @@ def run_training(config: RunConfig) -> LOATrainer:
     train, val = _images(config, dataset_dir, "train"), _images(config, dataset_dir, "val")
     if config.mode == "meta":
         steps = config.steps_per_epoch or steps_per_epoch(len(train), config.train_per_task)
-        data = cross_task_batches(train, val, tasks, config.train_per_task, config.val_per_task, config.seed, config.noise_snr_db)
-        validation = cross_task_batches(train, val, tasks, config.val_per_task, config.val_per_task, config.seed + 1).take(
-            -(-len(val) // config.val_per_task)
+        data = cross_task_batches(
+            train, val, tasks, config.train_per_task, config.val_per_task, config.seed, config.noise_snr_db
         )
+        validation = cross_task_batches(
+            train, val, tasks, config.val_per_task, config.val_per_task, config.seed + 1
+        ).take(-(-len(val) // config.val_per_task))
         examples = next(iter(validation))["val"]  # one validation example per task
     else:
         pool = np.concatenate([train, val]) if config.mode == "conventional" else train  # 450 images (5.2)
         steps = config.steps_per_epoch or -(-len(pool) // config.batch_size)
-        data = single_task_batches(pool, tasks[0], config.batch_size, seed=config.seed, repeat=True, noise_snr_db=config.noise_snr_db)
+        data = single_task_batches(
+            pool, tasks[0], config.batch_size, seed=config.seed, repeat=True, noise_snr_db=config.noise_snr_db
+        )
         validation = single_task_batches(val, tasks[0], config.batch_size, shuffle=False)
         examples = next(iter(single_task_batches(val[:1], tasks[0], 1, shuffle=False)))
-    return fit_network(config, output, lambda: _network(config, num_tasks=len(tasks)), data, validation, steps, examples)
+    return fit_network(
+        config, output, lambda: _network(config, num_tasks=len(tasks)), data, validation, steps, examples
+    )
 
 
 def prepare_output(config: RunConfig, program: str, settings: dict) -> Path:
@@ -125,7 +131,9 @@ def prepare_output(config: RunConfig, program: str, settings: dict) -> Path:
     if output.exists() and config.overwrite:
         shutil.rmtree(output)
     elif output.exists() and not has_checkpoint and any(output.iterdir()):
-        raise FileExistsError(f"{output} exists and holds no checkpoint to resume; pass --overwrite to replace it")
+        raise FileExistsError(
+            f"{output} exists and holds no checkpoint to resume; pass --overwrite to replace it"
+        )
     output.mkdir(parents=True, exist_ok=True)
     record = run_record(program, settings)
     (output / "config.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
@@ -144,12 +152,22 @@ def fit_network(
     """Build the network (under the distribution strategy) and its trainer, resume from the newest
     checkpoint, ``fit`` with the run's callbacks and write ``model.keras`` atomically. ``data``
     repeats; ``examples`` are ``(inputs, target)`` shown in TensorBoard."""
-    strategy = tf.distribute.MirroredStrategy() if config.distribute == "mirrored" else tf.distribute.get_strategy()
+    strategy = (
+        tf.distribute.MirroredStrategy() if config.distribute == "mirrored" else tf.distribute.get_strategy()
+    )
     with strategy.scope():
         network = build_network()
-        trainer = LOATrainer(network, config.mode, BilevelConfig(**config.bilevel), magnitude_loss=network.features.complex_valued)
-        trainer.compile(keras.optimizers.Adam(config.learning_rate), keras.optimizers.Adam(config.omega_learning_rate),
-                        jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile])
+        trainer = LOATrainer(
+            network,
+            config.mode,
+            BilevelConfig(**config.bilevel),
+            magnitude_loss=network.features.complex_valued,
+        )
+        trainer.compile(
+            keras.optimizers.Adam(config.learning_rate),
+            keras.optimizers.Adam(config.omega_learning_rate),
+            jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile],
+        )
     initial_epoch = restore_latest(trainer, output / "checkpoints")
     if initial_epoch >= config.epochs:  # finished (perhaps killed before the model was written)
         if not (output / "model.keras").is_file():
@@ -166,13 +184,25 @@ def fit_network(
     if config.mode == "meta":
         callbacks.insert(0, BilevelSchedule())
     if config.stair:
-        callbacks.insert(0, StairTraining(**config.stair, history_path=str(output / "stair_history.json"),
-                                          snapshot_dir=str(output / "stages")))
+        callbacks.insert(
+            0,
+            StairTraining(
+                **config.stair,
+                history_path=str(output / "stair_history.json"),
+                snapshot_dir=str(output / "stages"),
+            ),
+        )
     with warnings.catch_warnings():  # Keras warns that fit's shuffle does not apply to a tf.data input
         warnings.filterwarnings("ignore", message=".*shuffle=True.* was passed")
-        trainer.fit(data.skip(initial_epoch * steps), validation_data=validation, validation_freq=config.validation_every,
-                    epochs=config.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps, callbacks=callbacks,
-                    verbose=config.verbose)
+        trainer.fit(
+            data.skip(initial_epoch * steps),
+            validation_data=validation,
+            validation_freq=config.validation_every,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps,
+            callbacks=callbacks,
+            verbose=config.verbose,
+        )
     save_model(network, output / "model.keras")
     return trainer
-

@@ -61,19 +61,31 @@ class LOATrainer(keras.Model):
         self.bilevel = bilevel or BilevelConfig()
         self.magnitude_loss = magnitude_loss
         state = dict(shape=(), trainable=False, aggregation="only_first_replica")
-        self.penalty_weight = self.add_weight(initializer=keras.initializers.Constant(self.bilevel.lambda0), name="lambda", **state)
-        self.delta = self.add_weight(initializer=keras.initializers.Constant(self.bilevel.delta0), name="delta", **state)
-        self.skipped_steps = self.add_weight(initializer="zeros", dtype="int64", name="skipped_steps", **state)
-        self.consecutive_skips = self.add_weight(initializer="zeros", dtype="int64", name="consecutive_skips", **state)
+        self.penalty_weight = self.add_weight(
+            initializer=keras.initializers.Constant(self.bilevel.lambda0), name="lambda", **state
+        )
+        self.delta = self.add_weight(
+            initializer=keras.initializers.Constant(self.bilevel.delta0), name="delta", **state
+        )
+        self.skipped_steps = self.add_weight(
+            initializer="zeros", dtype="int64", name="skipped_steps", **state
+        )
+        self.consecutive_skips = self.add_weight(
+            initializer="zeros", dtype="int64", name="consecutive_skips", **state
+        )
         self.rounds = self.add_weight(initializer="zeros", dtype="int64", name="rounds", **state)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "train_loss", "penalty", "criterion")}
+        self.trackers = {
+            name: keras.metrics.Mean(name=name) for name in ("loss", "train_loss", "penalty", "criterion")
+        }
         for name in ("psnr", "ssim"):
             self.trackers[name] = keras.metrics.Mean(name=name)
             for task in range(network.num_tasks):
                 self.trackers[f"{name}_task{task}"] = keras.metrics.Mean(name=f"{name}_task{task}")
         for phase in range(network.num_phases):
             for name in ("eps", "took_u"):
-                self.trackers[f"{name}_phase{phase + 1}"] = keras.metrics.Mean(name=f"{name}_phase{phase + 1}")
+                self.trackers[f"{name}_phase{phase + 1}"] = keras.metrics.Mean(
+                    name=f"{name}_phase{phase + 1}"
+                )
         # The network is built at construction and the trainer adds no input-dependent weights; left
         # unbuilt, Keras would try a symbolic build by calling it on a whole (dict) batch.
         self.built = True
@@ -107,7 +119,9 @@ class LOATrainer(keras.Model):
     def _count(self, finite: tf.Tensor) -> None:
         skipped = tf.cast(tf.logical_not(finite), tf.int64)
         self.skipped_steps.assign_add(skipped)
-        self.consecutive_skips.assign(tf.where(finite, tf.zeros_like(self.consecutive_skips), self.consecutive_skips + 1))
+        self.consecutive_skips.assign(
+            tf.where(finite, tf.zeros_like(self.consecutive_skips), self.consecutive_skips + 1)
+        )
 
     # ------------------------------------------------------------------ steps
     def train_step(self, data):
@@ -116,7 +130,9 @@ class LOATrainer(keras.Model):
         return self._supervised_step(data)
 
     def _supervised_step(self, batch):
-        variables = self.network.theta_variables if self.mode == "conventional" else self.network.omega_variables
+        variables = (
+            self.network.theta_variables if self.mode == "conventional" else self.network.omega_variables
+        )
         optimizer = self.theta_optimizer if self.mode == "conventional" else self.omega_optimizer
         with tf.GradientTape() as tape:
             loss = self.batch_loss(batch)
@@ -132,7 +148,9 @@ class LOATrainer(keras.Model):
         theta, omega = self.network.theta_variables, self.network.omega_variables
 
         def evaluate():
-            evaluation = penalty_objective(self.batch_loss, train_batch, val_batch, theta, omega, self.penalty_weight)
+            evaluation = penalty_objective(
+                self.batch_loss, train_batch, val_batch, theta, omega, self.penalty_weight
+            )
             gradients = evaluation.theta_gradients + evaluation.omega_gradients
             finite = _all_finite([evaluation.objective] + gradients)
             global_gradients = replica_sum(gradients)
@@ -154,7 +172,12 @@ class LOATrainer(keras.Model):
             apply_if(self.omega_optimizer, current.omega_gradients, omega, proceed)
             self.rounds.assign_add(tf.cast(proceed, tf.int64))
         self._count(all_finite)
-        for name, value in (("loss", first.val_loss), ("train_loss", first.train_loss), ("penalty", first.penalty), ("criterion", criterion)):
+        for name, value in (
+            ("loss", first.val_loss),
+            ("train_loss", first.train_loss),
+            ("penalty", first.penalty),
+            ("criterion", criterion),
+        ):
             self.trackers[name].update_state(value)
         return self._logs(("loss", "train_loss", "penalty", "criterion"))
 
@@ -163,13 +186,17 @@ class LOATrainer(keras.Model):
         per phase. Takes ``(inputs, target)`` or a cross-task element (its ``"val"`` half)."""
         inputs, target = data["val"] if isinstance(data, dict) else data
         recon, diagnostics = self.network(inputs, return_diagnostics=True)
-        self.trackers["loss"].update_state(replica_sum(tf.reduce_sum(reconstruction_loss(recon, target, self.magnitude_loss))))
+        self.trackers["loss"].update_state(
+            replica_sum(tf.reduce_sum(reconstruction_loss(recon, target, self.magnitude_loss)))
+        )
         quality = {"psnr": psnr_tf(target, recon), "ssim": ssim_tf(target, recon)}
         task_index = inputs[2] if self.network.num_tasks else None
         for name, values in quality.items():
             self.trackers[name].update_state(values)
             for task in range(self.network.num_tasks):
-                self.trackers[f"{name}_task{task}"].update_state(values, sample_weight=tf.cast(tf.equal(task_index, task), tf.float32))
+                self.trackers[f"{name}_task{task}"].update_state(
+                    values, sample_weight=tf.cast(tf.equal(task_index, task), tf.float32)
+                )
         for phase in range(self.network.active_phases):
             self.trackers[f"eps_phase{phase + 1}"].update_state(diagnostics["eps"][phase])
             self.trackers[f"took_u_phase{phase + 1}"].update_state(diagnostics["took_u"][phase])
@@ -193,5 +220,9 @@ class LOATrainer(keras.Model):
         return logs
 
     def get_config(self):
-        return {"network": keras.saving.serialize_keras_object(self.network), "mode": self.mode,
-                "bilevel": dataclasses.asdict(self.bilevel), "magnitude_loss": self.magnitude_loss}
+        return {
+            "network": keras.saving.serialize_keras_object(self.network),
+            "mode": self.mode,
+            "bilevel": dataclasses.asdict(self.bilevel),
+            "magnitude_loss": self.magnitude_loss,
+        }

@@ -29,7 +29,9 @@ def test_operator_adjoint_identity_and_gradient_of_f():
     with tf.GradientTape() as tape:
         tape.watch(x)
         value = tf.reduce_sum(operator.data_fidelity(x))
-    np.testing.assert_allclose(operator.data_fidelity_gradient(x).numpy(), tape.gradient(value, x).numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        operator.data_fidelity_gradient(x).numpy(), tape.gradient(value, x).numpy(), atol=1e-5
+    )
     np.testing.assert_allclose(operator.data_fidelity(images).numpy(), 0.0, atol=1e-8)  # b = A xhat
 
 
@@ -55,8 +57,13 @@ def test_learned_sampling_is_a_strided_convolution_with_the_consistency_loss():
     kernel = tf.reshape(tf.transpose(sampling.sampling), [32, 32, 1, 102])  # row-major blocks
     strided = tf.nn.conv2d(images[..., None], kernel, strides=32, padding="VALID")
     np.testing.assert_allclose(sampling.measure_images(images).numpy(), strided.numpy(), rtol=1e-4, atol=1e-4)
-    transposed = tf.nn.conv2d_transpose(strided, tf.reshape(sampling.initialization, [32, 32, 1, 102]),
-                                        [2, 64, 96, 1], strides=32, padding="VALID")[..., 0]
+    transposed = tf.nn.conv2d_transpose(
+        strided,
+        tf.reshape(sampling.initialization, [32, 32, 1, 102]),
+        [2, 64, 96, 1],
+        strides=32,
+        padding="VALID",
+    )[..., 0]
     expected = 0.01 * np.sum((transposed.numpy() - images.numpy()) ** 2, axis=(1, 2))
     np.testing.assert_allclose(sampling.auxiliary_loss(images).numpy(), expected, rtol=1e-4)
     with pytest.raises(ValueError, match="images"):
@@ -65,8 +72,9 @@ def test_learned_sampling_is_a_strided_convolution_with_the_consistency_loss():
 
 def test_training_moves_the_learned_sampling_and_the_loss_includes_its_term():
     keras.utils.set_random_seed(0)
-    network = UnrolledLOA.lda_paper(num_phases=2, num_filters=4, num_layers=2,
-                                    measurement=BlockSampling(0.25, block_size=8, learned=True))
+    network = UnrolledLOA.lda_paper(
+        num_phases=2, num_filters=4, num_layers=2, measurement=BlockSampling(0.25, block_size=8, learned=True)
+    )
     trainer = LOATrainer(network, "conventional", magnitude_loss=False)
     trainer.compile(keras.optimizers.Adam(1e-3))
     images = _images((2, 16, 16))
@@ -85,13 +93,17 @@ def test_training_moves_the_learned_sampling_and_the_loss_includes_its_term():
 
 
 def test_model_with_block_sampling_round_trips_and_refuses_complex_features(tmp_path):
-    network = UnrolledLOA.lda_paper(num_phases=2, num_filters=4, measurement=BlockSampling(0.5, block_size=8, seed=3))
+    network = UnrolledLOA.lda_paper(
+        num_phases=2, num_filters=4, measurement=BlockSampling(0.5, block_size=8, seed=3)
+    )
     network.measurement.fit_initialization(_images((40, 8, 8), seed=2).numpy())
     images = _images((1, 16, 16))
     network.save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")
     np.testing.assert_allclose(loaded(images).numpy(), network(images).numpy(), atol=1e-6)
-    np.testing.assert_array_equal(loaded.measurement.initialization.numpy(), network.measurement.initialization.numpy())
+    np.testing.assert_array_equal(
+        loaded.measurement.initialization.numpy(), network.measurement.initialization.numpy()
+    )
     assert split_blocks(images, 8).shape == (1, 2, 2, 64)
     with pytest.raises(ValueError, match="contradicts the real images"):
         UnrolledLOA.lda_paper(complex_valued=True, measurement=BlockSampling(0.5, block_size=8))

@@ -22,7 +22,9 @@ def write_nifti(path: Path, volume: np.ndarray) -> None:
     nibabel.save(nibabel.Nifti1Image(volume, affine), str(path))
 
 
-def make_brats_tree(root: Path, num_hgg: int = 6, num_lgg: int = 1, num_val: int = 3, modalities=("t1", "t2")):
+def make_brats_tree(
+    root: Path, num_hgg: int = 6, num_lgg: int = 1, num_val: int = 3, modalities=("t1", "t2")
+):
     """``root/train/{HGG,LGG}/<case>/<case>_<mod>.nii.gz`` and ``root/val/<case>/...``."""
     cases = {}
     number = 0
@@ -52,7 +54,9 @@ def make_fastmri_files(directory: Path, num_files: int = 4, multicoil: bool = Fa
         recon = rng.random(FASTMRI_RECON).astype(np.float32) + index
         shape = (slices, 2, 40, 36) if multicoil else (slices, 40, 36)
         with h5py.File(directory / f"file{1000000 + index}.h5", "w") as handle:
-            handle["kspace"] = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+            handle["kspace"] = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(
+                np.complex64
+            )
             handle["reconstruction_rss"] = recon
             if not multicoil:
                 handle["reconstruction_esc"] = recon * 0.5

@@ -10,7 +10,9 @@ from lda_tf.data import load_images, read_manifest, verify_checksums
 from lda_tf.data.brats import BratsProtocol, convert_brats
 from tests.data.synthetic import BRATS_CROP, brats_volume, make_brats_tree, write_nifti
 
-PROTOCOL = BratsProtocol(modality="t1", num_train=3, num_val=2, num_test=2, crop=BRATS_CROP, num_slices=4, seed=0)
+PROTOCOL = BratsProtocol(
+    modality="t1", num_train=3, num_val=2, num_test=2, crop=BRATS_CROP, num_slices=4, seed=0
+)
 
 
 @pytest.fixture
@@ -25,7 +27,9 @@ def test_conversion_follows_the_protocol(tree, tmp_path):
     splits = manifest["splits"]
     train, val, test = (set(splits[name]["patients"]) for name in ("train", "val", "test"))
     assert (len(train), len(val), len(test)) == (3, 2, 2)
-    assert train.isdisjoint(test) and all(name.startswith("Brats18_TCIA01") for name in train | test)  # HGG only
+    assert train.isdisjoint(test) and all(
+        name.startswith("Brats18_TCIA01") for name in train | test
+    )  # HGG only
     assert all(name.startswith("Brats18_CBICA") for name in val)  # validation release
     assert read_manifest(output) == json.loads((output / "manifest.json").read_text())
     verify_checksums(output)
@@ -45,7 +49,9 @@ def test_patient_choice_is_seeded(tree, tmp_path):
     train_root, val_root, _ = tree
     first = convert_brats(train_root, val_root, tmp_path / "a", PROTOCOL)["splits"]
     again = convert_brats(train_root, val_root, tmp_path / "b", PROTOCOL)["splits"]
-    other = convert_brats(train_root, val_root, tmp_path / "c", BratsProtocol(**{**PROTOCOL.__dict__, "seed": 5}))["splits"]
+    other = convert_brats(
+        train_root, val_root, tmp_path / "c", BratsProtocol(**{**PROTOCOL.__dict__, "seed": 5})
+    )["splits"]
     assert first == again
     assert [first[s]["patients"] for s in first] != [other[s]["patients"] for s in other]
 
@@ -83,7 +89,10 @@ def test_bad_volumes_name_the_file_and_leave_no_output(tree, tmp_path, corrupt, 
     train_root, val_root, _ = tree
     _corrupt_every(train_root, "t1", corrupt)
     output = tmp_path / "out"
-    with pytest.raises((ValueError, FileNotFoundError), match=rf"Brats18_TCIA01_\d+_1_t1\.nii\.gz.*{message}|{message}.*Brats18"):
+    with pytest.raises(
+        (ValueError, FileNotFoundError),
+        match=rf"Brats18_TCIA01_\d+_1_t1\.nii\.gz.*{message}|{message}.*Brats18",
+    ):
         convert_brats(train_root, val_root, output, PROTOCOL)
     assert not output.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["raw"]  # no partial directory either
@@ -100,7 +109,9 @@ def test_layout_errors(tree, tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         convert_brats(tmp_path / "nowhere", val_root, tmp_path / "out", PROTOCOL)
     with pytest.raises(ValueError, match="smaller than the crop"):
-        convert_brats(train_root, val_root, tmp_path / "out", BratsProtocol(**{**PROTOCOL.__dict__, "crop": (30, 30)}))
+        convert_brats(
+            train_root, val_root, tmp_path / "out", BratsProtocol(**{**PROTOCOL.__dict__, "crop": (30, 30)})
+        )
     assert not (tmp_path / "out").exists()
 
 
@@ -108,8 +119,16 @@ def test_command_line_converts_and_refuses_to_overwrite(tree, tmp_path):
     train_root, val_root, _ = tree
     output = tmp_path / "cli"
     command = [
-        sys.executable, "data_prep/brats.py", f"--brats_train_dir={train_root}", f"--brats_val_dir={val_root}",
-        f"--output_dir={output}", "--num_train=3", "--num_val=2", "--num_test=2", "--crop=16,18", "--num_slices=4",
+        sys.executable,
+        "data_prep/brats.py",
+        f"--brats_train_dir={train_root}",
+        f"--brats_val_dir={val_root}",
+        f"--output_dir={output}",
+        "--num_train=3",
+        "--num_val=2",
+        "--num_test=2",
+        "--crop=16,18",
+        "--num_slices=4",
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -117,6 +136,10 @@ def test_command_line_converts_and_refuses_to_overwrite(tree, tmp_path):
     assert provenance["settings"]["num_train"] == 3 and provenance["lda_tf_version"]
     assert provenance["git_commit"]
     again = subprocess.run(command, capture_output=True, text=True)
-    assert again.returncode == 2 and "exists; pass --overwrite" in again.stderr and "Traceback" not in again.stderr
+    assert (
+        again.returncode == 2
+        and "exists; pass --overwrite" in again.stderr
+        and "Traceback" not in again.stderr
+    )
     bad_flag = subprocess.run(command[:-1] + ["--crop=16"], capture_output=True, text=True)
     assert bad_flag.returncode != 0 and "--crop must be two positive integers" in bad_flag.stderr

@@ -14,7 +14,9 @@ from tests.data.synthetic import make_fastmri_files
 def test_conversion_crops_normalises_and_splits_by_file(tmp_path, multicoil, key):
     files = make_fastmri_files(tmp_path / "raw", num_files=4, multicoil=multicoil)
     output = tmp_path / "out"
-    manifest = convert_fastmri(tmp_path / "raw", output, size=(24, 24), skip_edge_slices=1, fractions=(0.5, 0.25, 0.25))
+    manifest = convert_fastmri(
+        tmp_path / "raw", output, size=(24, 24), skip_edge_slices=1, fractions=(0.5, 0.25, 0.25)
+    )
     patients = {split: entry["patients"] for split, entry in manifest["splits"].items()}
     assert sorted(sum(patients.values(), [])) == sorted(path.stem for path in files)
     assert [len(patients[s]) for s in ("train", "val", "test")] == [2, 1, 1]
@@ -73,9 +75,17 @@ def test_directory_errors(tmp_path):
 def test_command_line(tmp_path):
     make_fastmri_files(tmp_path / "raw", num_files=4)
     done = subprocess.run(
-        [sys.executable, "data_prep/fastmri.py", f"--input_dir={tmp_path / 'raw'}", f"--output_dir={tmp_path / 'out'}",
-         "--size=24,24", "--split_fractions=0.5,0.25,0.25", "--skip_edge_slices=1"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "data_prep/fastmri.py",
+            f"--input_dir={tmp_path / 'raw'}",
+            f"--output_dir={tmp_path / 'out'}",
+            "--size=24,24",
+            "--split_fractions=0.5,0.25,0.25",
+            "--skip_edge_slices=1",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     assert read_manifest(tmp_path / "out")["provenance"]["settings"]["skip_edge_slices"] == 1

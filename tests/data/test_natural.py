@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 import skimage.io
 
-from lda_tf.data.natural import (SKIMAGE_TEST, SKIMAGE_TEST_LABEL, SKIMAGE_TRAIN, luminance, random_patches,
-                                 load_test_images, load_training_images, read_folder)
+from lda_tf.data.natural import (
+    SKIMAGE_TEST,
+    SKIMAGE_TEST_LABEL,
+    SKIMAGE_TRAIN,
+    load_test_images,
+    load_training_images,
+    luminance,
+    random_patches,
+    read_folder,
+)
 
 
 def test_luminance_uses_bt601_weights_and_the_integer_range():

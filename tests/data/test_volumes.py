@@ -16,5 +16,7 @@ def test_downsample_is_the_block_mean():
 
 
 def test_downsample_needs_divisible_sides():
-    with pytest.raises(ValueError, match="data.npy: in-plane size 8x6 is not divisible by the downsampling factor 4"):
+    with pytest.raises(
+        ValueError, match="data.npy: in-plane size 8x6 is not divisible by the downsampling factor 4"
+    ):
         downsample(np.zeros((1, 8, 6), np.float32), 4, "data.npy")

@@ -5,7 +5,14 @@ import pytest
 import tensorflow as tf
 from skimage.restoration import denoise_tv_chambolle
 
-from lda_tf.baselines import divergence, gradient, select_tv_weight, total_variation, tv_objective, tv_reconstruction
+from lda_tf.baselines import (
+    divergence,
+    gradient,
+    select_tv_weight,
+    total_variation,
+    tv_objective,
+    tv_reconstruction,
+)
 from lda_tf.data import single_task_batches
 from lda_tf.data.tasks import Task
 from lda_tf.metrics import psnr
@@ -55,7 +62,10 @@ def test_undersampled_tv_lowers_objective_and_beats_zero_filling():
     kspace = simulate_kspace(image, mask)
     recon = tv_reconstruction(kspace, mask, 1e-2)
     start = MRIOperator.create(kspace, mask).zero_filled()
-    assert tv_objective(kspace, mask, recon, 1e-2).numpy()[0] < tv_objective(kspace, mask, start, 1e-2).numpy()[0]
+    assert (
+        tv_objective(kspace, mask, recon, 1e-2).numpy()[0]
+        < tv_objective(kspace, mask, start, 1e-2).numpy()[0]
+    )
     assert psnr(image[0], recon[0]) > psnr(image[0], start[0]) + 3.0
 
 

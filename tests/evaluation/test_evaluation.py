@@ -30,7 +30,11 @@ def test_rows_and_summary_use_the_metric_functions():
     test_images = images("test", 3)
     rows = evaluate(zero_filling, test_images, TASK, "zero_filling", batch_size=2)
     recons = reconstruct_all(zero_filling, test_images, TASK)
-    assert [row["image"] for row in rows] == [0, 1, 2] and rows[0]["task"] == "radial_30" and rows[0]["ratio"] == 30
+    assert (
+        [row["image"] for row in rows] == [0, 1, 2]
+        and rows[0]["task"] == "radial_30"
+        and rows[0]["ratio"] == 30
+    )
     psnr_values = [metrics.psnr(truth, recon) for truth, recon in zip(test_images, recons)]
     np.testing.assert_allclose([row["psnr"] for row in rows], psnr_values)
     (summary,) = summarize(rows)
@@ -57,7 +61,9 @@ def test_reproduce_smoke_profile_end_to_end(tmp_path):
     """Table 2 (meta training, adaptation, conventional per task, baselines) in the smoke profile;
     then evaluate.py on the adapted model, taking tasks and resolution from its run."""
     output = tmp_path / "tables"
-    result = _run("experiments/reproduce.py", "--table=2", "--profile=smoke", f"--output_dir={output}", "--verbose=0")
+    result = _run(
+        "experiments/reproduce.py", "--table=2", "--profile=smoke", f"--output_dir={output}", "--verbose=0"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     table_dir = output / "table2"
     for name in ("table2.md", "table2.csv", "figure2.png", "per_image.csv", "config.json"):
@@ -76,7 +82,9 @@ def test_reproduce_smoke_profile_end_to_end(tmp_path):
 
     evaluation = tmp_path / "evaluation"
     model = output / "runs" / "adapt_t1_radial_15_radial_25_radial_35" / "model.keras"
-    result = _run("experiments/evaluate.py", f"--model={model}", f"--output_dir={evaluation}", "--max_images=3")
+    result = _run(
+        "experiments/evaluate.py", f"--model={model}", f"--output_dir={evaluation}", "--max_images=3"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     with open(evaluation / "summary.csv") as handle:
         summary = list(csv.DictReader(handle))
@@ -90,20 +98,57 @@ def test_reproduce_smoke_profile_end_to_end(tmp_path):
 def test_flag_errors_are_clear(tmp_path):
     t1_dataset = tmp_path / "brats_t1"
     t1_dataset.mkdir()
-    (t1_dataset / "manifest.json").write_text(json.dumps({"dataset": "brats2018", "protocol": {"modality": "t1"}}))
+    (t1_dataset / "manifest.json").write_text(
+        json.dumps({"dataset": "brats2018", "protocol": {"modality": "t1"}})
+    )
     checks = [
-        (["experiments/reproduce.py", "--table=3", f"--dataset_dir={t1_dataset}", f"--output_dir={tmp_path / 'o'}"], 2,
-         "holds T1 images; Table 3 is T2"),
+        (
+            [
+                "experiments/reproduce.py",
+                "--table=3",
+                f"--dataset_dir={t1_dataset}",
+                f"--output_dir={tmp_path / 'o'}",
+            ],
+            2,
+            "holds T1 images; Table 3 is T2",
+        ),
         (["experiments/reproduce.py", "--table=6", f"--output_dir={tmp_path}"], 1, "--table"),
-        (["experiments/reproduce.py", "--brats_dir=/nonexistent", f"--output_dir={tmp_path}"], 2,
-         "BRATS_DIR /nonexistent is not a directory"),
-        (["experiments/reproduce.py", f"--brats_dir={tmp_path}", f"--output_dir={tmp_path / 'o'}"], 2,
-         "not in the BraTS 2018 layout"),
-        (["experiments/evaluate.py", "--model=zero_filling", f"--output_dir={tmp_path / 'e'}"], 2, "--tasks is needed"),
-        (["experiments/evaluate.py", "--model=tv", "--tv_weight=-1", "--tasks=radial:10", f"--output_dir={tmp_path / 'e'}"], 1,
-         "--tv_weight must be positive"),
-        (["experiments/evaluate.py", f"--model={tmp_path / 'missing.keras'}", "--tasks=radial:10", f"--output_dir={tmp_path / 'e'}"],
-         2, "missing.keras"),
+        (
+            ["experiments/reproduce.py", "--brats_dir=/nonexistent", f"--output_dir={tmp_path}"],
+            2,
+            "BRATS_DIR /nonexistent is not a directory",
+        ),
+        (
+            ["experiments/reproduce.py", f"--brats_dir={tmp_path}", f"--output_dir={tmp_path / 'o'}"],
+            2,
+            "not in the BraTS 2018 layout",
+        ),
+        (
+            ["experiments/evaluate.py", "--model=zero_filling", f"--output_dir={tmp_path / 'e'}"],
+            2,
+            "--tasks is needed",
+        ),
+        (
+            [
+                "experiments/evaluate.py",
+                "--model=tv",
+                "--tv_weight=-1",
+                "--tasks=radial:10",
+                f"--output_dir={tmp_path / 'e'}",
+            ],
+            1,
+            "--tv_weight must be positive",
+        ),
+        (
+            [
+                "experiments/evaluate.py",
+                f"--model={tmp_path / 'missing.keras'}",
+                "--tasks=radial:10",
+                f"--output_dir={tmp_path / 'e'}",
+            ],
+            2,
+            "missing.keras",
+        ),
     ]
     for args, code, message in checks:
         result = _run(*args)
@@ -112,8 +157,15 @@ def test_flag_errors_are_clear(tmp_path):
 
 
 def test_make_reproduce_without_brats_dir_fails_fast():
-    result = subprocess.run(["make", "reproduce-table1", "BRATS_DIR="], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["make", "reproduce-table1", "BRATS_DIR="], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "BRATS_DIR is not set" in result.stderr and "brats2018" in result.stderr
-    missing = subprocess.run(["make", "reproduce-table3", "BRATS_DIR=/nonexistent/brats"], capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        ["make", "reproduce-table3", "BRATS_DIR=/nonexistent/brats"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode != 0 and "is not a directory" in missing.stderr

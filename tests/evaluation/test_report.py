@@ -13,9 +13,17 @@ PAPER = Path(__file__).resolve().parents[3] / "shared" / "papers" / "000_3a690aa
 
 
 def test_published_tables_have_every_row():
-    for table, ratios in [(1, [10, 20, 30, 40]), (2, [15, 25, 35]), (3, [10, 20, 30, 40]), (4, [15, 25, 35]), (5, [10, 20, 30, 40])]:
+    for table, ratios in [
+        (1, [10, 20, 30, 40]),
+        (2, [15, 25, 35]),
+        (3, [10, 20, 30, 40]),
+        (4, [15, 25, 35]),
+        (5, [10, 20, 30, 40]),
+    ]:
         rows = published_table(table)
-        assert [(row["ratio"], row["method"]) for row in rows] == [(float(r), m) for r in ratios for m in ("conventional", "meta")]
+        assert [(row["ratio"], row["method"]) for row in rows] == [
+            (float(r), m) for r in ratios for m in ("conventional", "meta")
+        ]
         assert all(row["sigma_omega"] is None for row in rows if row["method"] == "conventional")
         assert all(0 < row["sigma_omega"] < 1 for row in rows if row["method"] == "meta")
     with pytest.raises(ValueError, match="Tables 1-5"):
@@ -28,14 +36,16 @@ def test_published_values_spot_checks():
     assert table1[(10.0, "meta")]["psnr_mean"] == 23.2672 and table1[(10.0, "meta")]["sigma_omega"] == 0.9218
     assert table1[(40.0, "conventional")]["ssim_std"] == 0.0422
     table5 = {(row["ratio"], row["method"]): row for row in published_table(5)}
-    assert table5[(40.0, "meta")]["nmse_mean"] == 0.0171 and table5[(20.0, "conventional")]["psnr_std"] == 1.2819
+    assert (
+        table5[(40.0, "meta")]["nmse_mean"] == 0.0171 and table5[(20.0, "conventional")]["psnr_std"] == 1.2819
+    )
 
 
 @pytest.mark.skipif(not PAPER.is_file(), reason="the paper's text is not beside this checkout")
 def test_published_values_equal_the_papers_text():
     """Every stored number against the extracted text of the journal version."""
     text = PAPER.read_text()
-    block = text[text.index(" Table 1. Quantitative evaluations"): text.index(" Figure 1. The pictures")]
+    block = text[text.index(" Table 1. Quantitative evaluations") : text.index(" Figure 1. The pictures")]
     number = r"([\d.]+) ± ([\d.]+)"
     expected, ratio = {}, None
     for table, body in zip(*[iter(re.split(r"Table (\d)\. ", block)[1:])] * 2):
@@ -44,39 +54,66 @@ def test_published_values_equal_the_papers_text():
             meta = re.match(rf"Meta-learning {number} {number} {number} ([\d.]+)\s*$", line)
             if conventional:
                 ratio = float(conventional.group(1))
-                expected[(int(table), ratio, "conventional")] = [float(v) for v in conventional.groups()[1:]] + [None]
+                expected[(int(table), ratio, "conventional")] = [
+                    float(v) for v in conventional.groups()[1:]
+                ] + [None]
             elif meta:
                 expected[(int(table), ratio, "meta")] = [float(v) for v in meta.groups()]
-    stored = {(row["table"], row["ratio"], row["method"]): [row[f"{m}_{p}"] for m in ("psnr", "ssim", "nmse") for p in ("mean", "std")]
-              + [row["sigma_omega"]] for table in range(1, 6) for row in published_table(table)}
+    stored = {
+        (row["table"], row["ratio"], row["method"]): [
+            row[f"{m}_{p}"] for m in ("psnr", "ssim", "nmse") for p in ("mean", "std")
+        ]
+        + [row["sigma_omega"]]
+        for table in range(1, 6)
+        for row in published_table(table)
+    }
     assert len(expected) == 36 and stored == expected
 
 
 def _rows(method, ratio, psnr_values):
-    return [dict(method=method, task=f"radial_{ratio}", ratio=ratio, image=i, psnr=p, ssim=0.5, nmse=0.01)
-            for i, p in enumerate(psnr_values)]
+    return [
+        dict(method=method, task=f"radial_{ratio}", ratio=ratio, image=i, psnr=p, ssim=0.5, nmse=0.01)
+        for i, p in enumerate(psnr_values)
+    ]
 
 
 def test_table_rows_gains_and_markdown(tmp_path):
-    rows = _rows("meta", 10, [24.0, 26.0]) + _rows("conventional", 10, [22.0, 22.0]) + _rows("zero_filling", 10, [18.0, 20.0]) \
-        + _rows("meta", 20, [30.0, 30.0]) + _rows("conventional", 20, [29.0, 29.0])
+    rows = (
+        _rows("meta", 10, [24.0, 26.0])
+        + _rows("conventional", 10, [22.0, 22.0])
+        + _rows("zero_filling", 10, [18.0, 20.0])
+        + _rows("meta", 20, [30.0, 30.0])
+        + _rows("conventional", 20, [29.0, 29.0])
+    )
     summary = summarize(rows, {("radial_10", "meta"): 0.9, ("radial_20", "meta"): 0.8})
     table = table_rows(summary, published_table(1))
-    assert [(row["ratio"], row["method"]) for row in table] == [(10, "zero_filling"), (10, "conventional"), (10, "meta"),
-                                                                (20, "conventional"), (20, "meta")]
+    assert [(row["ratio"], row["method"]) for row in table] == [
+        (10, "zero_filling"),
+        (10, "conventional"),
+        (10, "meta"),
+        (20, "conventional"),
+        (20, "meta"),
+    ]
     meta10 = table[2]
     assert meta10["psnr_mean"] == 25.0 and meta10["psnr_std"] == 1.0 and meta10["sigma_omega"] == 0.9
-    assert meta10["published_psnr_mean"] == 23.2672 and meta10["psnr_difference"] == pytest.approx(25.0 - 23.2672)
+    assert meta10["published_psnr_mean"] == 23.2672 and meta10["psnr_difference"] == pytest.approx(
+        25.0 - 23.2672
+    )
     assert table[0]["published_psnr_mean"] is None
     table_gains = gains(table)
     assert [g["ours"] for g in table_gains] == [3.0, 1.0, 2.0]
-    np.testing.assert_allclose([g["published"] for g in table_gains],
-                               [23.2672 - 21.7570, 28.2944 - 26.6202, ((23.2672 - 21.7570) + (28.2944 - 26.6202)) / 2])
+    np.testing.assert_allclose(
+        [g["published"] for g in table_gains],
+        [23.2672 - 21.7570, 28.2944 - 26.6202, ((23.2672 - 21.7570) + (28.2944 - 26.6202)) / 2],
+    )
     text = markdown("Table 1", table, ["a note"])
     lines = text.splitlines()
     assert lines[2].startswith("| CS ratio | Method | PSNR | SSIM | NMSE | σ(ω_i) | paper PSNR")
     assert "| 10% | Zero-filling | 19.0000 ± 1.0000 |" in text
-    assert "|  | Meta-learning | 25.0000 ± 1.0000 | 0.5000 ± 0.0000 | 0.0100 ± 0.0000 | 0.9000 | 23.2672 |" in text
+    assert (
+        "|  | Meta-learning | 25.0000 ± 1.0000 | 0.5000 ± 0.0000 | 0.0100 ± 0.0000 | 0.9000 | 23.2672 |"
+        in text
+    )
     assert "| average | +2.0000 |" in text and "- a note" in text
     csv_path, markdown_path = write_table(table, text, tmp_path, "table1")
     assert markdown_path.read_text() == text and csv_path.read_text().count("\n") == 6

@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from lda_tf.lda_paper.reproduce import LDAReproduction
 from lda_tf.lda_paper.report import published
+from lda_tf.lda_paper.reproduce import LDAReproduction
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,10 @@ def test_figure6_gd_agd_and_lda_versus_phases(output):
 @pytest.mark.slow
 def test_table2_learned_sampling(output):
     result = _run("table2", output)
-    assert "jointly learned A" in result["markdown"] and "| published | AMP-Net | 29.45 | 35.90 | 229,254 |" in result["markdown"]
+    assert (
+        "jointly learned A" in result["markdown"]
+        and "| published | AMP-Net | 29.45 | 35.90 | 229,254 |" in result["markdown"]
+    )
     assert (output / "runs" / "learned_r30_lda_d4_l2_K5" / "model.keras").is_file()
 
 
@@ -83,8 +86,11 @@ def test_tables_4_and_5_network_complexity(output, table, column):
     assert column in text and "| ours | parameters |" in text and "| ours | time per image (s) |" in text
     parameters = {row["setting"]: int(row["parameters"]) for row in _rows(result["per_image"])}
     # g's kernels 9 d + (l - 1) 9 d^2, eps0, and alpha, tau per phase (3 phases)
-    expected = {"2": 9 * 2 + 3 * 9 * 4 + 1 + 6, "4": 9 * 4 + 3 * 9 * 16 + 1 + 6} if table == "table4" else \
-        {"1": 9 * 4 + 1 + 6, "2": 9 * 4 + 9 * 16 + 1 + 6}
+    expected = (
+        {"2": 9 * 2 + 3 * 9 * 4 + 1 + 6, "4": 9 * 4 + 3 * 9 * 16 + 1 + 6}
+        if table == "table4"
+        else {"1": 9 * 4 + 1 + 6, "2": 9 * 4 + 9 * 16 + 1 + 6}
+    )
     assert parameters == expected
 
 
@@ -100,9 +106,9 @@ def test_table3_cs_mri_with_the_phase_curve(output):
 
 def test_published_values_and_parameter_counts_agree_with_the_formula():
     # LDA's #Par (paper): 9 d + 3 * 9 d^2 kernels (complex: twice) + eps0 + 2 per phase.
-    assert published(1, "params")["LDA"][""] == 9 * 32 + 3 * 9 * 32 ** 2 + 1 + 2 * 15
-    assert published(3, "params")["LDA"][""] == 2 * (9 * 32 + 3 * 9 * 32 ** 2) + 1 + 2 * 11
-    assert published(4, "params")["LDA"]["48"] == 9 * 48 + 3 * 9 * 48 ** 2 + 1 + 2 * 7
+    assert published(1, "params")["LDA"][""] == 9 * 32 + 3 * 9 * 32**2 + 1 + 2 * 15
+    assert published(3, "params")["LDA"][""] == 2 * (9 * 32 + 3 * 9 * 32**2) + 1 + 2 * 11
+    assert published(4, "params")["LDA"]["48"] == 9 * 48 + 3 * 9 * 48**2 + 1 + 2 * 7
     assert published(5, "psnr")["LDA"] == {"2": 25.83, "4": 26.79, "6": 26.95}
 
 
@@ -115,7 +121,10 @@ def test_binary_flag_errors(tmp_path):
         (["--figure=6"], "belong to --paper=lda"),
     ]
     for args, message in checks:
-        result = subprocess.run([sys.executable, "experiments/reproduce.py", *args, f"--output_dir={tmp_path / 'o'}"],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "experiments/reproduce.py", *args, f"--output_dir={tmp_path / 'o'}"],
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr[-1500:])
         assert "Traceback" not in result.stderr

@@ -77,7 +77,9 @@ def test_gradients_reach_theta_and_omega(policy):
     for variable, gradient in zip(model.trainable_variables, gradients):
         assert gradient is not None, variable.path
         assert np.all(np.isfinite(tf.convert_to_tensor(gradient).numpy())), variable.path
-    omega_gradient = tf.convert_to_tensor(gradients[[id(v) for v in model.trainable_variables].index(id(model.omega))])
+    omega_gradient = tf.convert_to_tensor(
+        gradients[[id(v) for v in model.trainable_variables].index(id(model.omega))]
+    )
     assert np.all(omega_gradient.numpy() != 0)  # every task has a sample in the batch
 
 
@@ -146,7 +148,12 @@ def test_configuration_and_weights_round_trip(tmp_path):
 
 def test_paper_configurations():
     meta = UnrolledLOA.meta_paper()
-    assert (meta.num_phases, meta.num_tasks, meta.features.num_layers, meta.features.num_filters) == (11, 4, 3, 4)
+    assert (meta.num_phases, meta.num_tasks, meta.features.num_layers, meta.features.num_filters) == (
+        11,
+        4,
+        3,
+        4,
+    )
     assert (meta.features.delta, meta.smoothing, meta.policy.name) == (1e-3, "sqrt", "meta")
     assert meta.eps0.numpy() == pytest.approx(1e-3)
     lda = UnrolledLOA.lda_paper()

@@ -70,8 +70,12 @@ def test_line_search_returns_the_largest_sufficient_step():
     step, reductions = line_search(objective, state, initial, decrease, policy)
 
     def excess(step_value):  # phi(x - s grad) - phi(x) + (1/a) ||s grad||^2, per sample
-        trial = objective.point(state.point.image - tf.cast(tf.reshape(step_value, [-1, 1, 1]), tf.complex64) * state.gradient)
-        distance2 = tf.reduce_sum(tf.abs(step_value[:, None, None] * tf.abs(state.gradient)) ** 2, axis=(1, 2))
+        trial = objective.point(
+            state.point.image - tf.cast(tf.reshape(step_value, [-1, 1, 1]), tf.complex64) * state.gradient
+        )
+        distance2 = tf.reduce_sum(
+            tf.abs(step_value[:, None, None] * tf.abs(state.gradient)) ** 2, axis=(1, 2)
+        )
         return (objective.value(trial, state.eps) - state.value + decrease * distance2).numpy()
 
     assert np.all(step.numpy() > 0)

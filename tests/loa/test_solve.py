@@ -35,8 +35,8 @@ def test_residual_model_continues_with_the_meta_safeguard():
     inputs, _ = four_task_batch()
     model = small_model("residual", num_phases=1, alpha_init=3.0, tau_init=5.0)
     result = solve(model, inputs, eps_tol=1e-5, max_iterations=10, tau=5.0)
-    past_trained = result.descent[result.trained_phases:]
-    assert np.all(past_trained <= 1e-6 * np.abs(result.energy[result.trained_phases:-1]))
+    past_trained = result.descent[result.trained_phases :]
+    assert np.all(past_trained <= 1e-6 * np.abs(result.energy[result.trained_phases : -1]))
 
 
 def test_lda_paper_settings_on_block_cs_keep_phi_non_increasing_and_observe_each_iterate():
@@ -45,11 +45,17 @@ def test_lda_paper_settings_on_block_cs_keep_phi_non_increasing_and_observe_each
     from lda_tf.cs import BlockSampling
     from lda_tf.loa.solve import LDA_PAPER_SETTINGS
 
-    network = UnrolledLOA.lda_paper(num_phases=3, num_filters=4, num_layers=2,
-                                    measurement=BlockSampling(0.5, block_size=8, seed=0))
+    network = UnrolledLOA.lda_paper(
+        num_phases=3, num_filters=4, num_layers=2, measurement=BlockSampling(0.5, block_size=8, seed=0)
+    )
     images = np.random.default_rng(0).random((1, 16, 16)).astype(np.float32)
-    result = solve(network, images, max_iterations=30, observe=lambda x: np.array([float(np.mean(x.numpy()))]),
-                   **LDA_PAPER_SETTINGS)
+    result = solve(
+        network,
+        images,
+        max_iterations=30,
+        observe=lambda x: np.array([float(np.mean(x.numpy()))]),
+        **LDA_PAPER_SETTINGS,
+    )
     assert result.observations.shape == result.energy.shape == (3 + result.iterations[0] + 1, 1)
     assert np.all(result.descent <= 1e-6 * np.abs(result.energy[:-1]))
     assert np.all(np.diff(result.lyapunov, axis=0) <= 1e-6 * np.abs(result.lyapunov[:-1]))

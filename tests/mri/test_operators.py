@@ -25,7 +25,9 @@ def test_adjoint_identity(per_sample_mask):
 def test_zero_filled_start_is_adjoint_of_data():
     operator = _operator()
     expected = np.fft.fftshift(
-        np.fft.ifft2(np.fft.ifftshift(operator.kspace.numpy() * operator.mask.numpy(), axes=(-2, -1)), norm="ortho"),
+        np.fft.ifft2(
+            np.fft.ifftshift(operator.kspace.numpy() * operator.mask.numpy(), axes=(-2, -1)), norm="ortho"
+        ),
         axes=(-2, -1),
     )
     np.testing.assert_allclose(operator.zero_filled().numpy(), expected, atol=1e-5)
@@ -61,7 +63,9 @@ def test_data_fidelity_gradient_equals_autodiff():
     with tf.GradientTape() as tape:
         tape.watch(x)
         value = tf.reduce_sum(operator.data_fidelity(x))
-    np.testing.assert_allclose(operator.data_fidelity_gradient(x).numpy(), tape.gradient(value, x).numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        operator.data_fidelity_gradient(x).numpy(), tape.gradient(value, x).numpy(), atol=1e-5
+    )
 
 
 def test_noise_has_requested_snr_and_only_on_sampled_entries():

@@ -29,8 +29,12 @@ def test_derivative_matches_finite_differences_and_autodiff(delta):
     x = tf.constant(np.linspace(-3 * delta, 3 * delta, 61), tf.float64)
     h = 1e-4 * delta
     finite = (smoothed_relu(x + h, delta) - smoothed_relu(x - h, delta)) / (2 * h)
-    np.testing.assert_allclose(smoothed_relu_derivative(x, delta).numpy(), finite.numpy(), atol=5e-5)  # O(h/delta) at the kinks ±delta
+    np.testing.assert_allclose(
+        smoothed_relu_derivative(x, delta).numpy(), finite.numpy(), atol=5e-5
+    )  # O(h/delta) at the kinks ±delta
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = tf.reduce_sum(smoothed_relu(x, delta))
-    np.testing.assert_allclose(tape.gradient(y, x).numpy(), smoothed_relu_derivative(x, delta).numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        tape.gradient(y, x).numpy(), smoothed_relu_derivative(x, delta).numpy(), atol=1e-12
+    )

@@ -8,7 +8,9 @@ from tests.conftest import real_inner
 
 
 def _stack(complex_channels: np.ndarray) -> tf.Tensor:
-    return tf.constant(np.concatenate([complex_channels.real, complex_channels.imag], axis=-1).astype(np.float32))
+    return tf.constant(
+        np.concatenate([complex_channels.real, complex_channels.imag], axis=-1).astype(np.float32)
+    )
 
 
 def _unstack(stacked: tf.Tensor) -> np.ndarray:

@@ -43,7 +43,9 @@ def test_output_shape_and_layer_count():
 
 
 def test_configuration_round_trip():
-    extractor = FeatureExtractor(num_layers=4, num_filters=32, kernel_size=3, delta=0.01, complex_valued=False)
+    extractor = FeatureExtractor(
+        num_layers=4, num_filters=32, kernel_size=3, delta=0.01, complex_valued=False
+    )
     clone = FeatureExtractor.from_config(extractor.get_config())
     assert (clone.num_layers, clone.num_filters, clone.delta, clone.complex_valued) == (4, 32, 0.01, False)
 

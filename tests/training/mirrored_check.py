@@ -36,7 +36,9 @@ def weights_after(mode: str, strategy) -> list:
     else:
         task_index = 1 if mode == "adaptation" else 0
         # Two different batches of 4: each global batch must be split across the replicas.
-        data = single_task_batches(images("train", 8), TASKS[1], 4, task_index=task_index, shuffle=False).take(2)
+        data = single_task_batches(
+            images("train", 8), TASKS[1], 4, task_index=task_index, shuffle=False
+        ).take(2)
     trainer.fit(data, epochs=1, steps_per_epoch=2, verbose=0)
     return [np.array(v.numpy()) for v in network.trainable_variables]
 
@@ -45,5 +47,7 @@ results = {}
 for mode in sys.argv[1:2]:
     single = weights_after(mode, tf.distribute.get_strategy())
     mirrored = weights_after(mode, tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
-    results[mode] = max(float(np.max(np.abs(a - b)) / (np.max(np.abs(a)) + 1e-12)) for a, b in zip(single, mirrored) if a.size)
+    results[mode] = max(
+        float(np.max(np.abs(a - b)) / (np.max(np.abs(a)) + 1e-12)) for a, b in zip(single, mirrored) if a.size
+    )
 print("RESULT " + json.dumps(results))

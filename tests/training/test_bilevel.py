@@ -52,7 +52,9 @@ def test_distributable_surrogate_equals_the_literal_penalty_gradient():
         with tf.GradientTape() as inner:
             train_loss = model.batch_loss(batch["train"])
         train_gradients = dense(inner.gradient(train_loss, theta), theta)
-        literal = model.batch_loss(batch["val"]) + 0.5 * weight * tf.add_n([tf.reduce_sum(g * g) for g in train_gradients])
+        literal = model.batch_loss(batch["val"]) + 0.5 * weight * tf.add_n(
+            [tf.reduce_sum(g * g) for g in train_gradients]
+        )
     expected = dense(outer.gradient(literal, theta + omega), theta + omega)
     for got, want in zip(evaluation.theta_gradients + evaluation.omega_gradients, expected):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-7)
@@ -64,10 +66,18 @@ def test_penalty_value_is_half_lambda_squared_train_gradient():
     theta = model.network.theta_variables
     with tf.GradientTape() as tape:
         train_loss = model.batch_loss(batch["train"])
-    squared = sum(float(tf.reduce_sum(tf.square(tf.convert_to_tensor(g)))) for g in tape.gradient(train_loss, theta) if g is not None)
-    evaluation = penalty_objective(model.batch_loss, batch["train"], batch["val"], theta, model.network.omega_variables, tf.constant(0.3))
+    squared = sum(
+        float(tf.reduce_sum(tf.square(tf.convert_to_tensor(g))))
+        for g in tape.gradient(train_loss, theta)
+        if g is not None
+    )
+    evaluation = penalty_objective(
+        model.batch_loss, batch["train"], batch["val"], theta, model.network.omega_variables, tf.constant(0.3)
+    )
     assert float(evaluation.penalty) == pytest.approx(0.15 * squared, rel=1e-5)
-    assert float(evaluation.objective) == pytest.approx(float(evaluation.val_loss) + float(evaluation.penalty), rel=1e-6)
+    assert float(evaluation.objective) == pytest.approx(
+        float(evaluation.val_loss) + float(evaluation.penalty), rel=1e-6
+    )
 
 
 @pytest.mark.parametrize("frozen", ["theta", "omega"])
@@ -84,9 +94,13 @@ def test_theta_steps_leave_omega_and_omega_steps_leave_theta(frozen):
 
 
 def test_schedule_follows_nu_and_stops_at_delta_tol():
-    config = BilevelConfig(lambda0=1e-3, nu_lambda=1.5, delta0=1e-9, nu_delta=0.5, delta_tol=1e-9 * 0.5**3 * 1.01)
+    config = BilevelConfig(
+        lambda0=1e-3, nu_lambda=1.5, delta0=1e-9, nu_delta=0.5, delta_tol=1e-9 * 0.5**3 * 1.01
+    )
     model = trainer(bilevel=config)
-    history = model.fit(meta_batches(), epochs=10, steps_per_epoch=1, verbose=0, callbacks=[BilevelSchedule()])
+    history = model.fit(
+        meta_batches(), epochs=10, steps_per_epoch=1, verbose=0, callbacks=[BilevelSchedule()]
+    )
     assert len(history.history["loss"]) == 3  # delta <= delta_tol after the third update
     assert float(model.delta.numpy()) == pytest.approx(1e-9 * 0.5**3, rel=1e-5)
     assert float(model.penalty_weight.numpy()) == pytest.approx(1e-3 * 1.5**3, rel=1e-5)
@@ -96,7 +110,10 @@ def test_round_cap_and_criterion_gate():
     capped = trainer(bilevel=BilevelConfig(delta0=1e-12, delta_tol=0.0, max_rounds=2, theta_steps=2))
     capped.fit(meta_batches(), epochs=1, steps_per_epoch=2, verbose=0)
     assert int(capped.rounds.numpy()) == 4  # 2 rounds per batch, never more
-    assert int(capped.theta_optimizer.iterations.numpy()) == 8 and int(capped.omega_optimizer.iterations.numpy()) == 4
+    assert (
+        int(capped.theta_optimizer.iterations.numpy()) == 8
+        and int(capped.omega_optimizer.iterations.numpy()) == 4
+    )
     satisfied = trainer(bilevel=BilevelConfig(delta0=1e12, delta_tol=0.0))
     before = values(satisfied.network.trainable_variables)
     satisfied.fit(meta_batches(), epochs=1, steps_per_epoch=2, verbose=0)

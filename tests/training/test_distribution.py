@@ -7,7 +7,10 @@ import pytest
 
 def _run(mode: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tests.training.mirrored_check", mode], capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "tests.training.mirrored_check", mode],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -16,5 +19,5 @@ def test_mirrored_strategy_on_two_cpus_matches_one_device(mode):
     done = _run(mode)
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
-    difference = json.loads(line[len("RESULT "):])[mode]
+    difference = json.loads(line[len("RESULT ") :])[mode]
     assert difference < 1e-3, difference  # float32 sums in another order, through one Adam step

@@ -69,7 +69,9 @@ def test_non_finite_steps_are_skipped_and_counted():
 def test_meta_step_with_non_finite_batch_is_skipped():
     model = trainer("meta")
     before = values(model.network.trainable_variables)
-    poisoned = meta_batches().map(lambda batch: {"train": batch["train"], "val": (batch["val"][0], batch["val"][1] * np.nan)})
+    poisoned = meta_batches().map(
+        lambda batch: {"train": batch["train"], "val": (batch["val"][0], batch["val"][1] * np.nan)}
+    )
     model.fit(poisoned, epochs=1, steps_per_epoch=1, verbose=0)
     assert int(model.skipped_steps.numpy()) == 1 and int(model.rounds.numpy()) == 0
     assert all(np.array_equal(a, b) for a, b in zip(before, values(model.network.trainable_variables)))
@@ -78,7 +80,9 @@ def test_meta_step_with_non_finite_batch_is_skipped():
 def test_guard_stops_after_consecutive_skips():
     model = trainer("conventional")
     with pytest.raises(NonFiniteError, match="2 consecutive training steps"):
-        model.fit(_poisoned(_single_task()), epochs=1, steps_per_epoch=5, verbose=0, callbacks=[NonFiniteGuard(2)])
+        model.fit(
+            _poisoned(_single_task()), epochs=1, steps_per_epoch=5, verbose=0, callbacks=[NonFiniteGuard(2)]
+        )
 
 
 def test_stair_growth_keeps_weights_and_copies_the_last_step_sizes():
@@ -89,7 +93,13 @@ def test_stair_growth_keeps_weights_and_copies_the_last_step_sizes():
     class Snapshot(tf.keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):  # runs after StairTraining's growth
             network = self.model.network
-            snapshots.append((network.active_phases, [float(p.alpha) for p in network.phases], values(network.features.weights)))
+            snapshots.append(
+                (
+                    network.active_phases,
+                    [float(p.alpha) for p in network.phases],
+                    values(network.features.weights),
+                )
+            )
 
     model.fit(meta_batches(), epochs=3, steps_per_epoch=2, verbose=0, callbacks=[stair, Snapshot()])
     assert [s[0] for s in snapshots] == [2, 3, 3]

@@ -13,8 +13,15 @@ import tensorflow as tf
 
 from lda_tf.training.run import RunConfig, run_training
 
-QUICK = dict(tasks="radial:20,radial:40", epochs=2, steps_per_epoch=2, max_images=4, crop=(16, 18),
-             network=dict(num_phases=1), image_every=1)
+QUICK = dict(
+    tasks="radial:20,radial:40",
+    epochs=2,
+    steps_per_epoch=2,
+    max_images=4,
+    crop=(16, 18),
+    network=dict(num_phases=1),
+    image_every=1,
+)
 
 
 def _tags(directory: Path) -> set[str]:
@@ -28,15 +35,39 @@ def _tags(directory: Path) -> set[str]:
 def test_run_writes_config_model_and_tensorboard_summaries(tmp_path):
     output = tmp_path / "run"
     run_training(RunConfig(output_dir=str(output), verbose=0, **QUICK))
-    assert {p.name for p in output.iterdir()} >= {"config.json", "checkpoints", "logs", "history.csv", "model.keras"}
+    assert {p.name for p in output.iterdir()} >= {
+        "config.json",
+        "checkpoints",
+        "logs",
+        "history.csv",
+        "model.keras",
+    }
     config = (output / "config.json").read_text()
     assert '"git_commit"' in config and '"lda_tf_version"' in config and '"radial:20,radial:40"' in config
     tags = _tags(output / "logs")
-    for expected in ["epoch_loss", "epoch_train_loss", "epoch_penalty", "epoch_lambda", "epoch_delta", "epoch_criterion",
-                     "epoch_kappa_task0", "epoch_kappa_task1", "epoch_psnr_task0", "epoch_ssim_task1",
-                     "epoch_eps_phase1", "epoch_took_u_phase1", "step_sizes/alpha_phase1", "step_sizes/tau_phase1",
-                     "smoothing/eps0", "phases/active", "task_weights/kappa_task1", "images/zero_filled",
-                     "images/reconstruction", "images/error", "images/mask"]:
+    for expected in [
+        "epoch_loss",
+        "epoch_train_loss",
+        "epoch_penalty",
+        "epoch_lambda",
+        "epoch_delta",
+        "epoch_criterion",
+        "epoch_kappa_task0",
+        "epoch_kappa_task1",
+        "epoch_psnr_task0",
+        "epoch_ssim_task1",
+        "epoch_eps_phase1",
+        "epoch_took_u_phase1",
+        "step_sizes/alpha_phase1",
+        "step_sizes/tau_phase1",
+        "smoothing/eps0",
+        "phases/active",
+        "task_weights/kappa_task1",
+        "images/zero_filled",
+        "images/reconstruction",
+        "images/error",
+        "images/mask",
+    ]:
         assert expected in tags, (expected, sorted(tags))
     network = keras.models.load_model(output / "model.keras")
     assert network.num_tasks == 2
@@ -51,8 +82,17 @@ def test_existing_output_is_not_overwritten(tmp_path):
     assert (output / "results.csv").read_text() == "precious"
 
 
-COMMAND = [sys.executable, "experiments/train_meta.py", "--tasks=radial:20,radial:40", "--epochs=5", "--steps_per_epoch=2",
-           "--max_images=4", "--crop=16,18", "--num_phases=1", "--image_every=100"]
+COMMAND = [
+    sys.executable,
+    "experiments/train_meta.py",
+    "--tasks=radial:20,radial:40",
+    "--epochs=5",
+    "--steps_per_epoch=2",
+    "--max_images=4",
+    "--crop=16,18",
+    "--num_phases=1",
+    "--image_every=100",
+]
 
 
 def _final_weights(output: Path) -> list[np.ndarray]:
@@ -62,7 +102,9 @@ def _final_weights(output: Path) -> list[np.ndarray]:
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
     uninterrupted, killed = tmp_path / "uninterrupted", tmp_path / "killed"
     assert subprocess.run(COMMAND + [f"--output_dir={uninterrupted}"], capture_output=True).returncode == 0
-    process = subprocess.Popen(COMMAND + [f"--output_dir={killed}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        COMMAND + [f"--output_dir={killed}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 600
     while not (killed / "checkpoints" / "ckpt-2.index").exists():
         assert process.poll() is None and time.time() < deadline, "the run ended before it could be killed"
@@ -80,11 +122,23 @@ def test_command_line_errors_are_clear(tmp_path):
     adapt = [sys.executable, "experiments/adapt.py", f"--output_dir={tmp_path / 'a'}"]
     missing = subprocess.run(adapt, capture_output=True, text=True)
     assert missing.returncode == 1 and "--init_model must have a value" in missing.stderr
-    absent = subprocess.run(adapt + [f"--init_model={tmp_path / 'none.keras'}"], capture_output=True, text=True)
+    absent = subprocess.run(
+        adapt + [f"--init_model={tmp_path / 'none.keras'}"], capture_output=True, text=True
+    )
     assert absent.returncode == 2 and "none.keras: no such model file" in absent.stderr
     assert "Traceback" not in absent.stderr
-    two_tasks = subprocess.run([sys.executable, "experiments/train_conventional.py", f"--output_dir={tmp_path / 'c'}",
-                                "--tasks=radial:10,radial:20"], capture_output=True, text=True)
+    two_tasks = subprocess.run(
+        [
+            sys.executable,
+            "experiments/train_conventional.py",
+            f"--output_dir={tmp_path / 'c'}",
+            "--tasks=radial:10,radial:20",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert two_tasks.returncode == 2 and "conventional training takes exactly one task" in two_tasks.stderr
-    bad_task = subprocess.run(COMMAND + [f"--output_dir={tmp_path / 'b'}", "--tasks=spiral:10"], capture_output=True, text=True)
+    bad_task = subprocess.run(
+        COMMAND + [f"--output_dir={tmp_path / 'b'}", "--tasks=spiral:10"], capture_output=True, text=True
+    )
     assert bad_task.returncode == 2 and "unknown mask type 'spiral'" in bad_task.stderr

@@ -3,8 +3,8 @@ beyond one trace per phase count (tracing is counted as Python executions of ``u
 
 import tensorflow as tf
 
-from lda_tf.training.callbacks import StairTraining
 from lda_tf.data import single_task_batches
+from lda_tf.training.callbacks import StairTraining
 from tests.training.helpers import TASKS, images, meta_batches, trainer
 
 
@@ -31,11 +31,18 @@ def test_training_steps_and_epochs_trace_once():
 
 
 def test_stair_growth_traces_once_per_phase_count():
-    model = trainer("conventional", num_phases=3)  # growth recompiles every mode alike; this one traces fastest
+    model = trainer(
+        "conventional", num_phases=3
+    )  # growth recompiles every mode alike; this one traces fastest
     calls = _count_unrolls(model)
     stair = StairTraining(initial_phases=1, phases_per_stage=1, max_phases=3, epochs_per_stage=2)
-    model.fit(single_task_batches(images("train"), TASKS[0], 2, repeat=True), epochs=6, steps_per_epoch=2, verbose=0,
-              callbacks=[stair])
+    model.fit(
+        single_task_batches(images("train"), TASKS[0], 2, repeat=True),
+        epochs=6,
+        steps_per_epoch=2,
+        verbose=0,
+        callbacks=[stair],
+    )
     traced_counts = sorted(set(calls))
     assert traced_counts == [1, 2, 3]
     per_count = [calls.count(count) for count in traced_counts]
