@@ -34,10 +34,7 @@ import tensorflow as tf
 from lda_tf.cs.blocks import blocks_as_columns, merge_blocks, split_blocks
 from lda_tf.cs.matrices import least_squares_initialization, measurement_count, orthonormal_gaussian
 from lda_tf.loa.measurement import Measured, Measurement
-
-
-def _per_sample_squared_norm(values: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_sum(tf.square(values), axis=tf.range(1, tf.rank(values)))
+from lda_tf.math import squared_norm
 
 
 class BlockOperator(NamedTuple):
@@ -57,7 +54,7 @@ class BlockOperator(NamedTuple):
 
     def data_fidelity(self, image: tf.Tensor) -> tf.Tensor:
         """``f(x) = 1/2 ||A x - b||^2`` per sample -> ``[B]``."""
-        return 0.5 * _per_sample_squared_norm(self.forward(image) - self.measurements)
+        return 0.5 * squared_norm(self.forward(image) - self.measurements)
 
     def data_fidelity_gradient(self, image: tf.Tensor) -> tf.Tensor:
         """``grad f(x) = A^T (A x - b)`` -> ``[B, H, W]``."""
@@ -171,7 +168,7 @@ class BlockSampling(Measurement):
         images = tf.convert_to_tensor(inputs)
         if images.shape.rank != 3:
             raise ValueError("training the learned sampling needs ground-truth images [B, H, W] as inputs")
-        return self.consistency_weight * _per_sample_squared_norm(
+        return self.consistency_weight * squared_norm(
             self.initial_image(self.measure_images(images)) - images
         )
 

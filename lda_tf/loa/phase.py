@@ -50,7 +50,7 @@ import keras
 import tensorflow as tf
 
 from lda_tf.loa.objective import Point, VariationalObjective, as_dtype_of, per_sample
-from lda_tf.mri.operators import squared_norm
+from lda_tf.math import squared_norm
 
 POLICIES = ("meta", "lda", "elda", "residual", "gd", "agd")
 SAFEGUARDED_POLICIES = ("meta", "lda", "elda")

@@ -11,14 +11,8 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
+from lda_tf.math import squared_norm
 from lda_tf.mri.fft import fft2c, ifft2c
-
-
-def squared_norm(x: tf.Tensor) -> tf.Tensor:
-    """Per-sample ``||x||^2`` of a ``[B, H, W]`` real or complex tensor -> ``[B]`` float32."""
-    if x.dtype.is_complex:
-        return tf.reduce_sum(tf.math.square(tf.math.real(x)) + tf.math.square(tf.math.imag(x)), axis=(-2, -1))
-    return tf.reduce_sum(tf.math.square(x), axis=(-2, -1))
 
 
 def check_kspace_and_mask(kspace: tf.Tensor, mask: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import tensorflow as tf
 
+from lda_tf.math import global_squared_norm
+
 
 @dataclasses.dataclass(frozen=True)
 class BilevelConfig:
@@ -75,10 +77,6 @@ def dense(gradients: Sequence, variables: Sequence) -> list:
     ]
 
 
-def squared_norm(tensors: Sequence[tf.Tensor]) -> tf.Tensor:
-    return tf.add_n([tf.reduce_sum(tf.square(tensor)) for tensor in tensors])
-
-
 def penalty_objective(
     batch_loss: Callable[[object], tf.Tensor],
     train_batch,
@@ -98,7 +96,7 @@ def penalty_objective(
         surrogate = val_loss + penalty_weight * pairing
     variables = list(theta) + list(omega)
     gradients = dense(outer.gradient(surrogate, variables), variables)
-    penalty = 0.5 * penalty_weight * squared_norm(global_train_gradients)
+    penalty = 0.5 * penalty_weight * global_squared_norm(global_train_gradients)
     val_loss, train_loss = replica_sum([val_loss, train_loss])
     return PenaltyEvaluation(
         objective=val_loss + penalty,

@@ -23,8 +23,9 @@ import keras
 import tensorflow as tf
 
 from lda_tf.loa.model import UnrolledLOA
+from lda_tf.math import global_squared_norm
 from lda_tf.metrics import psnr_tf, ssim_tf
-from lda_tf.training.bilevel import BilevelConfig, dense, penalty_objective, replica_sum, squared_norm
+from lda_tf.training.bilevel import BilevelConfig, dense, penalty_objective, replica_sum
 from lda_tf.training.gated_update import apply_if
 from lda_tf.training.losses import reconstruction_loss
 
@@ -154,7 +155,7 @@ class LOATrainer(keras.Model):
             gradients = evaluation.theta_gradients + evaluation.omega_gradients
             finite = _all_finite([evaluation.objective] + gradients)
             global_gradients = replica_sum(gradients)
-            criterion = squared_norm(global_gradients)
+            criterion = global_squared_norm(global_gradients)
             return evaluation, finite, criterion
 
         proceed, all_finite, first = tf.constant(True), tf.constant(True), None

@@ -1,0 +1,42 @@
+"""Per-sample norms and small tensor helpers shared by the measurement models, the unrolled
+network and training. Imports only TensorFlow.
+
+A batch is ``[B, ...]``: the first axis is the sample, every norm here is taken per sample (or,
+for :func:`global_squared_norm`, over a whole list of tensors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import tensorflow as tf
+
+
+def squared_norm(x: tf.Tensor) -> tf.Tensor:
+    """Per-sample ``||x||^2 = sum |x_j|^2`` over every axis but the first: ``[B, ...]`` real or
+    complex -> ``[B]`` real.
+
+    The data terms ``f(x) = 1/2 ||A x - y||^2`` (SPEC 1; LDA paper 4.2.1), the tests
+    ``||grad phi(x)|| <= a ||u - x||`` and ``phi(v) - phi(x) <= -(1/a) ||v - x||^2`` of Algorithm 1
+    (meta paper, lines 5 and 8-12), its eps rule (line 15) and the learned-sampling loss
+    ``||A~ A xhat - xhat||^2`` (LDA paper 4.2.2) use it. For a complex tensor it is
+    written as ``re^2 + im^2`` (no ``|x|``, whose gradient is undefined at 0).
+    """
+    x = tf.convert_to_tensor(x)
+    if x.dtype.is_complex:
+        squares = tf.math.square(tf.math.real(x)) + tf.math.square(tf.math.imag(x))
+    else:
+        squares = tf.math.square(x)
+    rank = squares.shape.rank
+    axes = list(range(1, rank)) if rank is not None else tf.range(1, tf.rank(squares))
+    return tf.reduce_sum(squares, axis=axes)
+
+
+def global_squared_norm(tensors: Sequence[tf.Tensor]) -> tf.Tensor:
+    """``sum_k ||t_k||^2`` over a list of real tensors (all entries of all of them) -> scalar.
+
+    Algorithm 2's stop criterion ``||grad_theta Ltilde||^2 + ||grad_omega Ltilde||^2`` (meta paper
+    line 5) and the penalty ``lambda/2 ||grad_theta L(B_tr)||^2`` of eq. (17) take it over lists of
+    gradients; it is not per sample.
+    """
+    return tf.add_n([tf.reduce_sum(tf.square(tensor)) for tensor in tensors])
