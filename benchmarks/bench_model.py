@@ -88,7 +88,7 @@ def run_configuration(config: dict) -> list[dict]:
 
     from lda_tf import UnrolledLOA
     from lda_tf.data import parse_tasks
-    from lda_tf.mri import simulate_kspace
+    from lda_tf.mri import MRIInputs, MRISampling, simulate_kspace
     from lda_tf.training import LOATrainer
     from lda_tf.training.bilevel import BilevelConfig, penalty_objective
 
@@ -99,13 +99,14 @@ def run_configuration(config: dict) -> list[dict]:
     target = tf.constant(rng.random((batch, height, width)).astype(np.float32))
     task_index = np.arange(batch) % len(tasks)
     masks = tf.constant(np.stack([tasks[i].mask((height, width)) for i in task_index]))
-    inputs = (simulate_kspace(target, masks), masks, tf.constant(task_index, tf.int32))
+    inputs = MRIInputs(simulate_kspace(target, masks), masks, tf.constant(task_index, tf.int32))
     half = max(batch // 2, 1)
-    split = lambda lo, hi: (tuple(part[lo:hi] for part in inputs), target[lo:hi])  # noqa: E731
+    split = lambda lo, hi: (MRIInputs(*(part[lo:hi] for part in inputs)), target[lo:hi])  # noqa: E731
     meta_data = {"train": split(0, half), "val": split(half, 2 * half) if batch > 1 else split(0, 1)}
 
     def network(num_tasks):
         return UnrolledLOA.meta_paper(
+            MRISampling(name="measurement"),
             num_tasks=num_tasks,
             num_phases=phases,
             num_layers=config["num_layers"],

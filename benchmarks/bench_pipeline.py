@@ -19,6 +19,7 @@ from absl import app, flags
 from lda_tf import UnrolledLOA
 from lda_tf.data import META_TRAINING_TASKS, cross_task_batches, load_images
 from lda_tf.data.sample import sample_dir
+from lda_tf.mri import MRIInputs, MRISampling
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset_dir", None, "Converted dataset; default: the embedded sample.")
@@ -57,10 +58,17 @@ def main(argv):
     pipeline = _rate(pull, FLAGS.pipeline_batches, FLAGS.repeats)
     print(json.dumps({"measure": "pipeline_cross_task_batches", "batch_images": 8, **pipeline}))
 
-    model = UnrolledLOA.meta_paper(num_tasks=len(META_TRAINING_TASKS), num_phases=FLAGS.num_phases)
+    model = UnrolledLOA.meta_paper(
+        MRISampling(name="measurement"), num_tasks=len(META_TRAINING_TASKS), num_phases=FLAGS.num_phases
+    )
     forward = tf.function(lambda inputs: model(inputs))
     batch = next(batches)
-    inputs = tuple(tf.concat([batch["train"][0][i], batch["val"][0][i]], axis=0) for i in range(3))
+    inputs = MRIInputs(
+        *(
+            tf.concat([getattr(batch[half][0], field) for half in ("train", "val")], axis=0)
+            for field in MRIInputs._fields
+        )
+    )
 
     def consume(count):
         for _ in range(count):

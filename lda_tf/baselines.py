@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from lda_tf.metrics import psnr_tf
 from lda_tf.mri.fft import fft2c, ifft2c
+from lda_tf.mri.measurement import as_mri_inputs
 from lda_tf.mri.operators import MRIOperator, check_kspace_and_mask
 
 TV_WEIGHTS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
@@ -101,11 +102,12 @@ def tv_reconstruction(kspace, mask, weight: float, iterations: int = TV_ITERATIO
 
 def select_tv_weight(batches: tf.data.Dataset, weights=TV_WEIGHTS, iterations: int = TV_ITERATIONS) -> float:
     """The weight of ``weights`` with the best mean PSNR over ``batches`` of
-    ``((kspace, mask, task_index), target)`` (one task's validation images)."""
+    ``(MRIInputs, target)`` (one task's validation images)."""
+    batches = [(as_mri_inputs(inputs), target) for inputs, target in batches]
     scores = []
     for weight in weights:
         values = [
-            psnr_tf(target, tv_reconstruction(inputs[0], inputs[1], weight, iterations))
+            psnr_tf(target, tv_reconstruction(inputs.kspace, inputs.mask, weight, iterations))
             for inputs, target in batches
         ]
         scores.append(float(tf.reduce_mean(tf.concat(values, axis=0))))

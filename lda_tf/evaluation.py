@@ -1,6 +1,7 @@
 """Test-set evaluation of any reconstruction method on any task set (SPEC 6 metrics).
 
-A *reconstructor* maps a batch of model inputs ``(kspace, mask, task_index)`` to complex images.
+A *reconstructor* maps a batch of model inputs :class:`~lda_tf.mri.MRIInputs`
+``(kspace, mask, task_index)`` to complex images.
 :func:`evaluate` runs one over a task's test images and returns one row per image (PSNR, SSIM,
 NMSE, computed in NumPy by scikit-image, :mod:`lda_tf.metrics`); :func:`summarize` reduces rows
 to mean and standard deviation per (task, method).
@@ -26,21 +27,28 @@ from lda_tf.baselines import tv_reconstruction
 from lda_tf.data.pipeline import single_task_batches
 from lda_tf.data.tasks import Task
 from lda_tf.loa.model import UnrolledLOA
+from lda_tf.mri.measurement import MRIInputs, as_mri_inputs
 from lda_tf.mri.operators import MRIOperator
 
-Reconstructor = Callable[[tuple], tf.Tensor]
+Reconstructor = Callable[[MRIInputs], tf.Tensor]
 METRICS = ("psnr", "ssim", "nmse")
 ROW_FIELDS = ("method", "task", "ratio", "image", *METRICS)
 
 
 def zero_filling(inputs) -> tf.Tensor:
     """``F^H P y``."""
-    return MRIOperator.create(inputs[0], inputs[1]).zero_filled()
+    inputs = as_mri_inputs(inputs)
+    return MRIOperator.create(inputs.kspace, inputs.mask).zero_filled()
 
 
 def tv(weight: float) -> Reconstructor:
     """TV-regularised reconstruction with ``weight`` (:mod:`lda_tf.baselines`)."""
-    return lambda inputs: tv_reconstruction(inputs[0], inputs[1], weight)
+
+    def reconstruct(inputs) -> tf.Tensor:
+        inputs = as_mri_inputs(inputs)
+        return tv_reconstruction(inputs.kspace, inputs.mask, weight)
+
+    return reconstruct
 
 
 def network_reconstructor(network: UnrolledLOA) -> Reconstructor:

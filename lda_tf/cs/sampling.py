@@ -33,8 +33,8 @@ import tensorflow as tf
 
 from lda_tf.cs.blocks import blocks_as_columns, merge_blocks, split_blocks
 from lda_tf.cs.matrices import least_squares_initialization, measurement_count, orthonormal_gaussian
-from lda_tf.loa.measurement import Measured, Measurement
 from lda_tf.math import squared_norm
+from lda_tf.measurement import Measured, Measurement
 
 
 class BlockOperator(NamedTuple):

@@ -1,13 +1,14 @@
 """tf.data pipelines from converted splits to model inputs (SPEC 1, 4, 5).
 
-An element is ``((kspace [B, H, W] complex64, mask [B, H, W] float32, task_index [B] int32),
-target [B, H, W] float32)`` with ``kspace = P F target`` (plus optional complex Gaussian noise)
-through the task's mask, the layout ``UnrolledLOA`` and Keras ``fit`` take.
+An element is ``(MRIInputs(kspace [B, H, W] complex64, mask [B, H, W] float32, task_index [B]
+int32), target [B, H, W] float32)`` (:class:`lda_tf.mri.MRIInputs`, read by name) with
+``kspace = P F target`` (plus optional complex Gaussian noise) through the task's mask, the layout
+an ``UnrolledLOA`` with ``MRISampling`` and Keras ``fit`` take.
 
 - :func:`single_task_batches`: one task, for the conventional baseline (train + val merged by the
   caller) and for adaptation / evaluation.
 - :func:`cross_task_batches`: for bilevel training (Algorithm 2). Every element is
-  ``{"train": (inputs, target), "val": (inputs, target)}``; ``"train"`` holds ``J_tr`` training
+  ``{"train": (MRIInputs, target), "val": (MRIInputs, target)}``; ``"train"`` holds ``J_tr`` training
   pairs from each of the N tasks and ``"val"`` ``J_val`` validation pairs from each, in task order
   (task 0's pairs first, then task 1's, ...). Each task draws its own seeded shuffle of the split, so
   every task sees every image once per pass (paper: 4 tasks, J = 1 -> 4 + 4 = 8 images).
@@ -29,6 +30,7 @@ import tensorflow as tf
 from lda_tf.data import volumes
 from lda_tf.data.shards import load_split
 from lda_tf.data.tasks import Task
+from lda_tf.mri.measurement import MRIInputs
 from lda_tf.mri.operators import add_complex_noise, simulate_kspace
 
 
@@ -90,7 +92,7 @@ def _task_stream(
                 kspace, masks, noise_snr_db, seed=tf.stack([tf.cast(seed, tf.int64), step])
             )
         task_indices = tf.fill(tf.shape(batch_indices), task_index)
-        return (kspace, masks, tf.cast(task_indices, tf.int32)), target
+        return MRIInputs(kspace, masks, tf.cast(task_indices, tf.int32)), target
 
     return batches.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -125,8 +127,14 @@ def single_task_batches(
 
 
 def _concatenate(*task_batches):
-    inputs = tuple(tf.concat([batch[0][part] for batch in task_batches], axis=0) for part in range(3))
-    return inputs, tf.concat([batch[1] for batch in task_batches], axis=0)
+    """One batch from every task's ``(MRIInputs, target)``, concatenated along the batch axis."""
+    inputs = MRIInputs(
+        *(
+            tf.concat([getattr(inputs, field) for inputs, _ in task_batches], axis=0)
+            for field in MRIInputs._fields
+        )
+    )
+    return inputs, tf.concat([target for _, target in task_batches], axis=0)
 
 
 def cross_task_batches(

@@ -45,7 +45,7 @@ def train_mri(
             num_phases=phases,
             num_layers=profile.num_layers,
             num_filters=profile.mri_num_filters,
-            delta=0.01,
+            relu_delta=0.01,
             smoothing="huber",
             policy="lda",
             kernel_scale=profile.kernel_scale,

@@ -1,7 +1,7 @@
 """Training and testing LDA on block compressed sensing of natural images (LDA paper 4.2.1-4.2.2,
 4.3.1-4.3.2).
 
-A run trains ``UnrolledLOA.lda_paper(measurement=BlockSampling(...))`` with real convolutions on
+A run trains ``UnrolledLOA.lda_paper(BlockSampling(...))`` with real convolutions on
 fixed random crops of the training images, by warm start (3 phases, then +2; snapshots of every
 stage in ``stages/``), through :func:`lda_tf.training.run.fit_network` (checkpoints, resume,
 TensorBoard, non-finite guard). With a prescribed sampling matrix, ``Q`` is fitted on the
@@ -60,11 +60,11 @@ class NaturalRun:
             self.ratio / 100, self.block_size, learned=self.learned, seed=seed, name="measurement"
         )
         return UnrolledLOA.lda_paper(
+            sampling,
             num_phases=self.phases,
             num_filters=self.num_filters,
             num_layers=self.num_layers,
             policy=self.policy,
-            measurement=sampling,
             kernel_scale=self.kernel_scale,
         )
 

@@ -1,11 +1,12 @@
 """``UnrolledLOA``: the LOA-induced unrolled network of the meta paper (Algorithm 1, eq. (11)).
 
-What the inputs are is the model's :class:`~lda_tf.loa.measurement.Measurement` layer's business:
-by default :class:`~lda_tf.mri.measurement.MRISampling`, inputs
-``(kspace [B, H, W] complex64, mask [H, W] or [B, H, W] float32, task_index [B] int32)``, output the
-reconstruction ``x_T`` ``[B, H, W] complex64`` from the zero-filled ``x0 = A^H y``; with
-:class:`~lda_tf.cs.sampling.BlockSampling` real images ``[B, H, W] float32`` (block compressed
-sensing, LDA paper 4.2.1-4.2.2). Variables:
+What the inputs are is the business of the model's :class:`~lda_tf.measurement.Measurement`
+layer, which every model is given explicitly (``loa/`` knows no imaging problem):
+:class:`~lda_tf.mri.MRISampling` takes :class:`~lda_tf.mri.MRIInputs`
+``(kspace [B, H, W] complex64, mask [H, W] or [B, H, W] float32, task_index [B] int32)`` and the
+model outputs the reconstruction ``x_T`` ``[B, H, W] complex64`` from the zero-filled
+``x0 = A^H y``; with :class:`~lda_tf.cs.BlockSampling` real images ``[B, H, W] float32`` (block
+compressed sensing, LDA paper 4.2.1-4.2.2). Variables:
 
 - theta (task-invariant): ``g``'s kernels, the shared smoothing ``eps0`` (learned, kept positive
   through ``eps0 = exp(log_eps0)``), the per-phase step sizes ``alpha_t, tau_t``;
@@ -29,7 +30,6 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
-from lda_tf.loa.measurement import Measured, Measurement
 from lda_tf.loa.objective import VariationalObjective, check_regularizer_gradient
 from lda_tf.loa.phase import (
     IterateState,
@@ -38,7 +38,7 @@ from lda_tf.loa.phase import (
     PhasePolicy,
     initial_state,
 )
-from lda_tf.mri.measurement import MRISampling
+from lda_tf.measurement import Measured, Measurement
 from lda_tf.nn.features import FeatureExtractor
 from lda_tf.nn.regularizers import check_smoothing
 
@@ -61,9 +61,11 @@ class UnrolledLOA(keras.Model):
     """Unrolled learnable optimization algorithm; one phase is one iteration (SPEC 3).
 
     Args:
+        measurement: the :class:`~lda_tf.measurement.Measurement` layer (or its serialized config),
+            e.g. ``lda_tf.mri.MRISampling(name="measurement")``.
         num_phases: ``T``, the number of phases built (meta paper 11, LDA paper 15).
         num_tasks: number of task weights ``omega_i``; 0 for ``kappa = 1``.
-        num_layers, num_filters, kernel_size, delta: ``g`` (see FeatureExtractor).
+        num_layers, num_filters, kernel_size, relu_delta: ``g`` (see FeatureExtractor).
         complex_valued: complex (MRI) or real (natural images) convolutions in ``g``; None takes
             the measurement's kind, a value that contradicts it is an error.
         smoothing: ``"sqrt"`` (meta paper eq. (5)) or ``"huber"`` (LDA paper eq. (9)).
@@ -74,18 +76,18 @@ class UnrolledLOA(keras.Model):
         active_phases: phases run initially (default all).
         regularizer_gradient: ``"explicit"`` ``J_g^H`` (default) or ``"autodiff"`` (the naive
             reference; see :class:`VariationalObjective`).
-        measurement: the :class:`Measurement` layer (or its serialized config); default MRI.
         kernel_scale: g's kernels start at Xavier times this (see FeatureExtractor).
     """
 
     def __init__(
         self,
+        measurement: Measurement | dict,
         num_phases: int = 11,
         num_tasks: int = 0,
         num_layers: int = 3,
         num_filters: int = 4,
         kernel_size: int = 3,
-        delta: float = 1e-3,
+        relu_delta: float = 1e-3,
         smoothing: str = "sqrt",
         policy: str | dict = "meta",
         eps0: float = 1e-3,
@@ -95,7 +97,6 @@ class UnrolledLOA(keras.Model):
         complex_valued: bool | None = None,
         active_phases: int | None = None,
         regularizer_gradient: str = "explicit",
-        measurement: Measurement | dict | None = None,
         kernel_scale: float = 1.0,
         **kwargs,
     ):
@@ -117,7 +118,12 @@ class UnrolledLOA(keras.Model):
         self._check_phase_count(self.initial_active_phases)
         if isinstance(measurement, dict):
             measurement = keras.saving.deserialize_keras_object(measurement)
-        self.measurement = MRISampling(name="measurement") if measurement is None else measurement
+        if not isinstance(measurement, Measurement):
+            raise TypeError(
+                f"measurement must be a lda_tf.measurement.Measurement layer (e.g. "
+                f"lda_tf.mri.MRISampling()); got {type(measurement).__name__}"
+            )
+        self.measurement = measurement
         if complex_valued is None:
             complex_valued = self.measurement.complex_valued
         if bool(complex_valued) != self.measurement.complex_valued:
@@ -127,7 +133,7 @@ class UnrolledLOA(keras.Model):
                 f"{type(self.measurement).__name__}"
             )
         self.features = FeatureExtractor(
-            num_layers, num_filters, kernel_size, delta, complex_valued, kernel_scale, name="features"
+            num_layers, num_filters, kernel_size, relu_delta, complex_valued, kernel_scale, name="features"
         )
         self.phases = [
             LOAPhase(
@@ -282,32 +288,34 @@ class UnrolledLOA(keras.Model):
 
     # ----------------------------------------------------------------- configurations
     @classmethod
-    def meta_paper(cls, num_tasks: int = 4, **overrides) -> UnrolledLOA:
-        """The meta paper's network (section 4): l=3, d=4, delta=1e-3, 11 phases, sqrt, meta."""
+    def meta_paper(cls, measurement: Measurement, num_tasks: int = 4, **overrides) -> UnrolledLOA:
+        """The meta paper's network (section 4): l=3, d=4, relu_delta=1e-3, 11 phases, sqrt, meta;
+        ``measurement`` is ``MRISampling`` there."""
         config = dict(
             num_phases=11,
             num_tasks=num_tasks,
             num_layers=3,
             num_filters=4,
-            delta=1e-3,
+            relu_delta=1e-3,
             smoothing="sqrt",
             policy="meta",
         )
-        return cls(**{**config, **overrides})
+        return cls(measurement, **{**config, **overrides})
 
     @classmethod
-    def lda_paper(cls, **overrides) -> UnrolledLOA:
-        """The LDA paper's network (section 4): l=4, d=32, delta=0.01, 15 phases, huber, lda."""
+    def lda_paper(cls, measurement: Measurement, **overrides) -> UnrolledLOA:
+        """The LDA paper's network (section 4): l=4, d=32, relu_delta=0.01, 15 phases, huber, lda;
+        ``measurement`` is ``BlockSampling`` (4.2.1-4.2.2) or ``MRISampling`` (4.2.3)."""
         config = dict(
             num_phases=15,
             num_tasks=0,
             num_layers=4,
             num_filters=32,
-            delta=0.01,
+            relu_delta=0.01,
             smoothing="huber",
             policy="lda",
         )
-        return cls(**{**config, **overrides})
+        return cls(measurement, **{**config, **overrides})
 
     def get_config(self):
         config = super().get_config()
@@ -317,7 +325,7 @@ class UnrolledLOA(keras.Model):
             num_layers=self.features.num_layers,
             num_filters=self.features.num_filters,
             kernel_size=self.features.kernel_size,
-            delta=self.features.delta,
+            relu_delta=self.features.relu_delta,
             smoothing=self.smoothing,
             policy=dataclasses.asdict(self.policy),
             eps0=self.eps0_init,
@@ -331,3 +339,11 @@ class UnrolledLOA(keras.Model):
             kernel_scale=self.features.kernel_scale,
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Also reads files saved before the smoothed-ReLU parameter was named ``relu_delta``."""
+        config = dict(config)
+        if "delta" in config:
+            config["relu_delta"] = config.pop("delta")
+        return cls(**config)

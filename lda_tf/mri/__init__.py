@@ -1,4 +1,5 @@
-"""MRI measurement model (SPEC section 1): centred orthonormal DFT, A = P F, masks."""
+"""MRI measurement model (SPEC section 1): centred orthonormal DFT, A = P F, masks, the
+measurement layer and its named inputs."""
 
 from lda_tf.mri.fft import fft2c, ifft2c
 from lda_tf.mri.masks import (
@@ -11,14 +12,18 @@ from lda_tf.mri.masks import (
     save_mask,
     save_mask_png,
 )
+from lda_tf.mri.measurement import MRIInputs, MRISampling, as_mri_inputs
 from lda_tf.mri.operators import MRIOperator, add_complex_noise, simulate_kspace
 
 __all__ = [
     "CartesianMask",
+    "MRIInputs",
     "MRIOperator",
+    "MRISampling",
     "RadialMask",
     "VariableDensityMask",
     "add_complex_noise",
+    "as_mri_inputs",
     "fft2c",
     "ifft2c",
     "load_mask",

@@ -39,7 +39,8 @@ class FeatureExtractor(keras.layers.Layer):
         num_layers: ``l``, the number of convolutions (meta paper 3, LDA paper 4).
         num_filters: ``d``, kernels per convolution (meta paper 4, LDA paper 32).
         kernel_size: spatial size of every kernel (3 in both papers).
-        delta: the smoothed-ReLU parameter of eq. (19) (meta paper 1e-3, LDA paper 0.01).
+        relu_delta: ``delta`` of the smoothed ReLU, eq. (19) (meta paper 1e-3, LDA paper 0.01);
+            named apart from Algorithm 2's stop threshold ``delta`` (:mod:`lda_tf.training.bilevel`).
         complex_valued: complex convolutions on complex images (MRI) or real ones (natural images).
         kernel_scale: the kernels start Glorot-uniform (Xavier, both papers) times this factor
             (1 = Xavier; ``g`` then starts ``kernel_scale ** l`` times the Xavier one).
@@ -50,7 +51,7 @@ class FeatureExtractor(keras.layers.Layer):
         num_layers: int = 3,
         num_filters: int = 4,
         kernel_size: int = 3,
-        delta: float = 1e-3,
+        relu_delta: float = 1e-3,
         complex_valued: bool = True,
         kernel_scale: float = 1.0,
         **kwargs,
@@ -61,14 +62,14 @@ class FeatureExtractor(keras.layers.Layer):
                 "FeatureExtractor needs num_layers >= 1, num_filters >= 1 and an odd kernel_size; "
                 f"got l={num_layers}, d={num_filters}, kernel_size={kernel_size}"
             )
-        if delta <= 0:
-            raise ValueError(f"smoothed-ReLU delta must be positive; got {delta}")
+        if relu_delta <= 0:
+            raise ValueError(f"relu_delta (the smoothed-ReLU delta) must be positive; got {relu_delta}")
         if kernel_scale <= 0:
             raise ValueError(f"kernel_scale must be positive; got {kernel_scale}")
         self.num_layers = int(num_layers)
         self.num_filters = int(num_filters)
         self.kernel_size = int(kernel_size)
-        self.delta = float(delta)
+        self.relu_delta = float(relu_delta)
         self.complex_valued = bool(complex_valued)
         self.kernel_scale = float(kernel_scale)
         # Glorot uniform is VarianceScaling(1, fan_avg, uniform); weights times c: variance times c^2.
@@ -130,7 +131,7 @@ class FeatureExtractor(keras.layers.Layer):
             hidden = convolution(hidden, kernel=kernel)
             if index < self.num_layers - 1:
                 preactivations.append(hidden)
-                hidden = smoothed_relu(hidden, self.delta)
+                hidden = smoothed_relu(hidden, self.relu_delta)
         return FeatureMaps(output=hidden, preactivations=tuple(preactivations))
 
     def call(self, image: tf.Tensor) -> tf.Tensor:
@@ -153,7 +154,7 @@ class FeatureExtractor(keras.layers.Layer):
         for index in reversed(range(self.num_layers)):
             adjoint = self.convolutions[index].transpose(adjoint, kernel=kernels[index])
             if index > 0:
-                adjoint = adjoint * smoothed_relu_derivative(preactivations[index - 1], self.delta)
+                adjoint = adjoint * smoothed_relu_derivative(preactivations[index - 1], self.relu_delta)
         return self.from_channels(adjoint)
 
     def get_config(self):
@@ -162,8 +163,16 @@ class FeatureExtractor(keras.layers.Layer):
             num_layers=self.num_layers,
             num_filters=self.num_filters,
             kernel_size=self.kernel_size,
-            delta=self.delta,
+            relu_delta=self.relu_delta,
             complex_valued=self.complex_valued,
             kernel_scale=self.kernel_scale,
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        """Also reads files saved before the parameter was named ``relu_delta``."""
+        config = dict(config)
+        if "delta" in config:
+            config["relu_delta"] = config.pop("delta")
+        return cls(**config)

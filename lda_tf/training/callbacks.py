@@ -11,7 +11,6 @@ import numpy as np
 import tensorflow as tf
 
 from lda_tf.atomic import save_model
-from lda_tf.mri.measurement import MRISampling, unpack_mri_inputs
 from lda_tf.training.trainer import LOATrainer
 
 
@@ -143,8 +142,10 @@ class StairTraining(keras.callbacks.Callback):
 class LOATensorBoard(keras.callbacks.Callback):
     """TensorBoard summaries Keras's own callback cannot see: per epoch, alpha_t and tau_t per
     phase, eps0, sigmoid(omega_i) per task and the active phase count; every ``image_every``
-    epochs, for a fixed validation example per task, the start (the zero filling for MRI), the
-    reconstruction, the |error| map and (MRI) the mask. ``examples``: ``(inputs, target)``."""
+    epochs, for a fixed validation example per task, the start ``x0`` (named by the measurement:
+    ``zero_filled`` for MRI), the reconstruction, the |error| map and whatever the measurement's
+    :meth:`~lda_tf.measurement.Measurement.display` adds (MRI: the mask). ``examples``:
+    ``(inputs, target)``."""
 
     def __init__(self, log_dir: str, examples, image_every: int = 1):
         super().__init__()
@@ -174,15 +175,13 @@ class LOATensorBoard(keras.callbacks.Callback):
         start = tf.abs(network.initial_image(inputs))
         peak = tf.reduce_max(tf.abs(target), axis=(1, 2), keepdims=True)
         error = tf.abs(recon - tf.abs(target))
-        mri = isinstance(network.measurement, MRISampling)
-        images = [
-            ("zero_filled" if mri else "initial", start / peak),
-            ("reconstruction", recon / peak),
-            ("error", error / tf.reduce_max(error, axis=(1, 2), keepdims=True)),
-        ]
-        if mri:
-            images.append(("mask", tf.broadcast_to(unpack_mri_inputs(inputs)[1], tf.shape(recon))))
-        for name, batch in images:
+        images = {
+            network.measurement.initial_name: start / peak,
+            "reconstruction": recon / peak,
+            "error": error / tf.reduce_max(error, axis=(1, 2), keepdims=True),
+            **network.measurement.display(inputs),
+        }
+        for name, batch in images.items():
             tf.summary.image(
                 f"images/{name}",
                 tf.clip_by_value(batch, 0.0, 1.0)[..., None],

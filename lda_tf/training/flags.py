@@ -170,7 +170,7 @@ def config_from_flags(mode: str) -> RunConfig:
             smoothing=FLAGS.smoothing,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
-            delta=FLAGS.relu_delta,
+            relu_delta=FLAGS.relu_delta,
         )
     if mode == "meta":
         bilevel = dict(

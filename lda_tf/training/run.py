@@ -31,6 +31,7 @@ from lda_tf.data import cross_task_batches, load_images, parse_tasks, single_tas
 from lda_tf.data.sample import sample_dir
 from lda_tf.data.tasks import META_TRAINING_TASK_SPEC
 from lda_tf.loa.model import UnrolledLOA
+from lda_tf.mri import MRISampling
 from lda_tf.provenance import run_record
 from lda_tf.training.bilevel import BilevelConfig
 from lda_tf.training.callbacks import BilevelSchedule, LOATensorBoard, NonFiniteGuard, StairTraining
@@ -89,7 +90,7 @@ def _network(config: RunConfig, num_tasks: int) -> UnrolledLOA:
     overrides = dict(config.network)
     if config.mode == "conventional":
         overrides["num_tasks"] = 0  # kappa = 1 (section 5.2)
-    return UnrolledLOA.meta_paper(**{"num_tasks": num_tasks, **overrides})
+    return UnrolledLOA.meta_paper(MRISampling(name="measurement"), **{"num_tasks": num_tasks, **overrides})
 
 
 def run_training(config: RunConfig) -> LOATrainer:

@@ -191,7 +191,7 @@ class LOATrainer(keras.Model):
             replica_sum(tf.reduce_sum(reconstruction_loss(recon, target, self.magnitude_loss)))
         )
         quality = {"psnr": psnr_tf(target, recon), "ssim": ssim_tf(target, recon)}
-        task_index = inputs[2] if self.network.num_tasks else None
+        task_index = self.network.measurement.measure(inputs).task_index if self.network.num_tasks else None
         for name, values in quality.items():
             self.trackers[name].update_state(values)
             for task in range(self.network.num_tasks):

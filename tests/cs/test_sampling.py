@@ -73,7 +73,7 @@ def test_learned_sampling_is_a_strided_convolution_with_the_consistency_loss():
 def test_training_moves_the_learned_sampling_and_the_loss_includes_its_term():
     keras.utils.set_random_seed(0)
     network = UnrolledLOA.lda_paper(
-        num_phases=2, num_filters=4, num_layers=2, measurement=BlockSampling(0.25, block_size=8, learned=True)
+        BlockSampling(0.25, block_size=8, learned=True), num_phases=2, num_filters=4, num_layers=2
     )
     trainer = LOATrainer(network, "conventional", magnitude_loss=False)
     trainer.compile(keras.optimizers.Adam(1e-3))
@@ -93,9 +93,7 @@ def test_training_moves_the_learned_sampling_and_the_loss_includes_its_term():
 
 
 def test_model_with_block_sampling_round_trips_and_refuses_complex_features(tmp_path):
-    network = UnrolledLOA.lda_paper(
-        num_phases=2, num_filters=4, measurement=BlockSampling(0.5, block_size=8, seed=3)
-    )
+    network = UnrolledLOA.lda_paper(BlockSampling(0.5, block_size=8, seed=3), num_phases=2, num_filters=4)
     network.measurement.fit_initialization(_images((40, 8, 8), seed=2).numpy())
     images = _images((1, 16, 16))
     network.save(tmp_path / "model.keras")
@@ -106,4 +104,4 @@ def test_model_with_block_sampling_round_trips_and_refuses_complex_features(tmp_
     )
     assert split_blocks(images, 8).shape == (1, 2, 2, 64)
     with pytest.raises(ValueError, match="contradicts the real images"):
-        UnrolledLOA.lda_paper(complex_valued=True, measurement=BlockSampling(0.5, block_size=8))
+        UnrolledLOA.lda_paper(BlockSampling(0.5, block_size=8), complex_valued=True)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from lda_tf.data import Task, cross_task_batches, parse_tasks, single_task_batches, steps_per_epoch
-from lda_tf.mri import fft2c
+from lda_tf.mri import MRIInputs, fft2c
 
 SHAPE = (12, 14)
 TASKS = parse_tasks("radial:10,radial:20,cartesian:30,variable_density:40")
@@ -24,7 +24,9 @@ def test_cross_task_batch_layout_and_kspace():
     dataset = cross_task_batches(train, val, TASKS, train_per_task=2, val_per_task=1, seed=3)
     batch = next(iter(dataset))
     for half, per_task, pool in (("train", 2, train), ("val", 1, val)):
-        (kspace, mask, task_index), target = (batch[half][0], batch[half][1])
+        inputs, target = batch[half]
+        assert isinstance(inputs, MRIInputs)
+        kspace, mask, task_index = inputs.kspace, inputs.mask, inputs.task_index
         assert kspace.shape == (4 * per_task,) + SHAPE and kspace.dtype == "complex64"
         np.testing.assert_array_equal(task_index.numpy(), np.repeat(np.arange(4), per_task))
         for row in range(4 * per_task):
@@ -40,10 +42,10 @@ def test_every_task_sees_every_image_once_per_pass_and_masks_never_change():
         seen = {task: [] for task in range(4)}
         for _ in range(steps_per_epoch(5, 1)):
             batch = next(iterator)
-            (_, mask, task_index), target = batch["train"]
-            for row, task in enumerate(task_index.numpy()):
+            inputs, target = batch["train"]
+            for row, task in enumerate(inputs.task_index.numpy()):
                 seen[task].append(int(target[row, 0, 0]))
-                np.testing.assert_array_equal(mask[row].numpy(), TASKS[task].mask(SHAPE))
+                np.testing.assert_array_equal(inputs.mask[row].numpy(), TASKS[task].mask(SHAPE))
         assert all(sorted(ids) == [0, 1, 2, 3, 4] for ids in seen.values())
 
 
@@ -65,9 +67,11 @@ def test_single_task_batches_cover_the_split():
     assert [b[1].shape[0] for b in batches] == [3, 3, 1]
     ids = sorted(int(i) for b in batches for i in b[1].numpy()[:, 0, 0])
     assert ids == list(range(7))
-    (kspace, mask, task_index), target = batches[0]
-    assert set(task_index.numpy()) == {2}
-    np.testing.assert_allclose(kspace.numpy(), _expected_kspace(target.numpy(), mask.numpy()), atol=1e-5)
+    inputs, target = batches[0]
+    assert isinstance(inputs, MRIInputs) and set(inputs.task_index.numpy()) == {2}
+    np.testing.assert_allclose(
+        inputs.kspace.numpy(), _expected_kspace(target.numpy(), inputs.mask.numpy()), atol=1e-5
+    )
 
 
 def test_noise_is_seeded_and_on_the_mask():
@@ -76,9 +80,9 @@ def test_noise_is_seeded_and_on_the_mask():
     clean = next(iter(single_task_batches(images, task, 4, shuffle=False)))
     noisy = next(iter(single_task_batches(images, task, 4, shuffle=False, noise_snr_db=20.0)))
     again = next(iter(single_task_batches(images, task, 4, shuffle=False, noise_snr_db=20.0)))
-    difference = (noisy[0][0] - clean[0][0]).numpy()
+    difference = (noisy[0].kspace - clean[0].kspace).numpy()
     assert np.abs(difference).max() > 0 and np.all(difference[:, task.mask(SHAPE) == 0] == 0)
-    np.testing.assert_array_equal(noisy[0][0].numpy(), again[0][0].numpy())
+    np.testing.assert_array_equal(noisy[0].kspace.numpy(), again[0].kspace.numpy())
 
 
 def test_task_parsing_and_names():

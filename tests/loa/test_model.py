@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from lda_tf import UnrolledLOA
 from lda_tf.loa.phase import initial_state, phase_iteration
+from lda_tf.mri import MRISampling
 from tests.loa.helpers import SHAPE, four_task_batch, small_model
 
 
@@ -21,7 +22,7 @@ def test_kappa_is_the_sigmoid_of_the_sample_task_weight():
     model.omega.assign([-1.0, 0.0, 1.0, 2.0])
     kappa = model.task_weights(tf.constant([3, 0, 0, 2]), 4).numpy()
     np.testing.assert_allclose(kappa, 1 / (1 + np.exp(-np.array([2.0, -1.0, -1.0, 1.0]))), rtol=1e-6)
-    baseline = UnrolledLOA(num_phases=1, num_tasks=0)
+    baseline = UnrolledLOA(MRISampling(), num_phases=1, num_tasks=0)
     np.testing.assert_array_equal(baseline.task_weights(None, 3).numpy(), [1.0, 1.0, 1.0])
 
 
@@ -86,9 +87,9 @@ def test_gradients_reach_theta_and_omega(policy):
 @pytest.mark.parametrize("policy", ["residual", "meta"])
 def test_step_size_gradient_matches_finite_differences(policy):
     inputs, target = four_task_batch()
-    # delta = 0.1: with delta = 1e-3 pre-activations crossing the kinks of phi'' make central
+    # relu_delta = 0.1: with relu_delta = 1e-3 pre-activations crossing the kinks of phi'' make central
     # differences at h = 1e-2 off by a few percent (they converge to autodiff as h shrinks).
-    model = small_model(policy, num_phases=2, delta=0.1)
+    model = small_model(policy, num_phases=2, relu_delta=0.1)
 
     def loss():
         return 0.5 * tf.reduce_sum(tf.square(tf.abs(model(inputs)) - target))
@@ -108,7 +109,7 @@ def test_step_size_gradient_matches_finite_differences(policy):
 
 def test_omega_gradient_matches_finite_differences():
     inputs, target = four_task_batch()
-    model = small_model("residual", num_phases=2, delta=0.1)
+    model = small_model("residual", num_phases=2, relu_delta=0.1)
 
     def loss():
         return 0.5 * tf.reduce_sum(tf.square(tf.abs(model(inputs)) - target))
@@ -146,19 +147,32 @@ def test_configuration_and_weights_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded(inputs).numpy(), expected)
 
 
+def test_model_saved_with_the_old_name_delta_loads():
+    config = small_model(relu_delta=0.02).get_config()
+    config["delta"] = config.pop("relu_delta")
+    assert UnrolledLOA.from_config(config).features.relu_delta == 0.02
+
+
+def test_the_measurement_is_required_and_must_be_a_measurement_layer():
+    with pytest.raises(TypeError):
+        UnrolledLOA(num_phases=1)  # no measurement given
+    with pytest.raises(TypeError, match="Measurement layer"):
+        UnrolledLOA("mri", num_phases=1)
+
+
 def test_paper_configurations():
-    meta = UnrolledLOA.meta_paper()
+    meta = UnrolledLOA.meta_paper(MRISampling())
     assert (meta.num_phases, meta.num_tasks, meta.features.num_layers, meta.features.num_filters) == (
         11,
         4,
         3,
         4,
     )
-    assert (meta.features.delta, meta.smoothing, meta.policy.name) == (1e-3, "sqrt", "meta")
+    assert (meta.features.relu_delta, meta.smoothing, meta.policy.name) == (1e-3, "sqrt", "meta")
     assert meta.eps0.numpy() == pytest.approx(1e-3)
-    lda = UnrolledLOA.lda_paper()
+    lda = UnrolledLOA.lda_paper(MRISampling())
     assert (lda.num_phases, lda.features.num_layers, lda.features.num_filters) == (15, 4, 32)
-    assert (lda.features.delta, lda.smoothing, lda.policy.name) == (0.01, "huber", "lda")
+    assert (lda.features.relu_delta, lda.smoothing, lda.policy.name) == (0.01, "huber", "lda")
 
 
 def test_bad_inputs_give_clear_errors():
@@ -167,9 +181,9 @@ def test_bad_inputs_give_clear_errors():
     with pytest.raises(ValueError, match="task_index"):
         model(inputs[:2])
     with pytest.raises(tf.errors.InvalidArgumentError, match="task_index must be < num_tasks"):
-        model((inputs[0], inputs[1], tf.constant([0, 1, 2, 7])))
+        model(inputs._replace(task_index=tf.constant([0, 1, 2, 7])))
     with pytest.raises(ValueError, match="mask shape"):
-        model((inputs[0], inputs[1][:, :8], inputs[2]))
+        model(inputs._replace(mask=inputs.mask[:, :8]))
 
 
 def test_autodiff_reference_gives_the_same_reconstruction_and_gradients():

@@ -46,7 +46,7 @@ def test_lda_paper_settings_on_block_cs_keep_phi_non_increasing_and_observe_each
     from lda_tf.loa.solve import LDA_PAPER_SETTINGS
 
     network = UnrolledLOA.lda_paper(
-        num_phases=3, num_filters=4, num_layers=2, measurement=BlockSampling(0.5, block_size=8, seed=0)
+        BlockSampling(0.5, block_size=8, seed=0), num_phases=3, num_filters=4, num_layers=2
     )
     images = np.random.default_rng(0).random((1, 16, 16)).astype(np.float32)
     result = solve(

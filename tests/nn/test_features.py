@@ -12,7 +12,7 @@ def _image(shape, complex_valued, seed):
 
 
 @pytest.mark.parametrize(
-    "shape, num_layers, num_filters, delta, complex_valued",
+    "shape, num_layers, num_filters, relu_delta, complex_valued",
     [
         ((2, 8, 8), 3, 4, 1e-3, True),
         ((1, 7, 11), 4, 6, 0.01, True),
@@ -20,10 +20,10 @@ def _image(shape, complex_valued, seed):
         ((2, 9, 7), 3, 5, 0.01, False),
     ],
 )
-def test_jacobian_transpose_equals_autodiff_vjp(shape, num_layers, num_filters, delta, complex_valued):
-    extractor = FeatureExtractor(num_layers, num_filters, 3, delta, complex_valued)
+def test_jacobian_transpose_equals_autodiff_vjp(shape, num_layers, num_filters, relu_delta, complex_valued):
+    extractor = FeatureExtractor(num_layers, num_filters, 3, relu_delta, complex_valued)
     extractor.build()
-    x = _image(shape, complex_valued, seed=1) * 0.05  # many pre-activations inside (-delta, delta)
+    x = _image(shape, complex_valued, seed=1) * 0.05  # many pre-activations inside (-relu_delta, relu_delta)
     cotangent = tf.random.stateless_normal(shape + (num_filters * (2 if complex_valued else 1),), seed=[2, 3])
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -44,17 +44,28 @@ def test_output_shape_and_layer_count():
 
 def test_configuration_round_trip():
     extractor = FeatureExtractor(
-        num_layers=4, num_filters=32, kernel_size=3, delta=0.01, complex_valued=False
+        num_layers=4, num_filters=32, kernel_size=3, relu_delta=0.01, complex_valued=False
     )
     clone = FeatureExtractor.from_config(extractor.get_config())
-    assert (clone.num_layers, clone.num_filters, clone.delta, clone.complex_valued) == (4, 32, 0.01, False)
+    assert (clone.num_layers, clone.num_filters, clone.relu_delta, clone.complex_valued) == (
+        4,
+        32,
+        0.01,
+        False,
+    )
+
+
+def test_configuration_saved_with_the_old_name_delta_loads():
+    config = FeatureExtractor(num_filters=2, relu_delta=0.02).get_config()
+    config["delta"] = config.pop("relu_delta")
+    assert FeatureExtractor.from_config(config).relu_delta == 0.02
 
 
 def test_bad_configuration_errors():
     with pytest.raises(ValueError, match="odd kernel_size"):
         FeatureExtractor(kernel_size=4)
-    with pytest.raises(ValueError, match="delta"):
-        FeatureExtractor(delta=0.0)
+    with pytest.raises(ValueError, match="relu_delta"):
+        FeatureExtractor(relu_delta=0.0)
 
 
 @pytest.mark.parametrize("scale", [1.0, 0.5])

@@ -9,8 +9,8 @@ from lda_tf.nn.regularizers import SMOOTHING_GAP
 from tests.conftest import random_complex, real_inner
 
 
-def _objective(smoothing, shape=(2, 8, 9), kappa=(1.0, 1.0), delta=0.1):
-    extractor = FeatureExtractor(num_layers=3, num_filters=4, delta=delta)
+def _objective(smoothing, shape=(2, 8, 9), kappa=(1.0, 1.0), relu_delta=0.1):
+    extractor = FeatureExtractor(num_layers=3, num_filters=4, relu_delta=relu_delta)
     extractor.build()
     operator = MRIOperator.create(tf.zeros(shape, tf.complex64), np.ones(shape[1:], np.float32))
     return VariationalObjective(operator, extractor, smoothing, tf.constant(kappa))
@@ -59,9 +59,9 @@ def test_gradient_equals_autodiff(smoothing):
 
 @pytest.mark.parametrize("smoothing", ["sqrt", "huber"])
 def test_gradient_matches_finite_differences(smoothing):
-    # phi'' jumps at +-delta, so central differences are O(h) where a pre-activation crosses a
-    # kink; delta = 1 keeps that below float32 rounding at h = 1e-2.
-    objective = _objective(smoothing, delta=1.0)
+    # phi'' jumps at +-relu_delta, so central differences are O(h) where a pre-activation crosses
+    # a kink; relu_delta = 1 keeps that below float32 rounding at h = 1e-2.
+    objective = _objective(smoothing, relu_delta=1.0)
     x = random_complex((2, 8, 9), seed=5)
     eps = tf.constant([0.5, 0.5])
     gradient = objective.regularizer_gradient(objective.point(x), eps)

@@ -6,6 +6,7 @@ import numpy as np
 from lda_tf import UnrolledLOA
 from lda_tf.data import cross_task_batches, parse_tasks
 from lda_tf.data.sample import load_sample
+from lda_tf.mri import MRISampling
 from lda_tf.training import BilevelConfig, LOATrainer
 
 TASKS = parse_tasks("radial:20,radial:40")
@@ -22,7 +23,8 @@ def meta_batches(seed: int = 0):
 
 def trainer(mode="meta", num_phases=1, theta_lr=1e-3, omega_lr=1e-3, bilevel=None, **network) -> LOATrainer:
     keras.utils.set_random_seed(0)
-    net = UnrolledLOA(num_phases=num_phases, num_tasks=0 if mode == "conventional" else len(TASKS), **network)
+    num_tasks = 0 if mode == "conventional" else len(TASKS)
+    net = UnrolledLOA(MRISampling(name="measurement"), num_phases=num_phases, num_tasks=num_tasks, **network)
     result = LOATrainer(net, mode, bilevel or BilevelConfig(delta0=1e-12, delta_tol=0.0))
     result.compile(keras.optimizers.Adam(theta_lr), keras.optimizers.Adam(omega_lr))
     return result

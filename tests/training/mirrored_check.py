@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 
 from lda_tf import UnrolledLOA  # noqa: E402
 from lda_tf.data import single_task_batches  # noqa: E402
+from lda_tf.mri import MRISampling  # noqa: E402
 from lda_tf.training import BilevelConfig, LOATrainer  # noqa: E402
 from tests.training.helpers import TASKS, images, meta_batches  # noqa: E402
 
@@ -23,7 +24,11 @@ from tests.training.helpers import TASKS, images, meta_batches  # noqa: E402
 def weights_after(mode: str, strategy) -> list:
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        network = UnrolledLOA(num_phases=2, num_tasks=0 if mode == "conventional" else len(TASKS))
+        network = UnrolledLOA(
+            MRISampling(name="measurement"),
+            num_phases=2,
+            num_tasks=0 if mode == "conventional" else len(TASKS),
+        )
         trainer = LOATrainer(network, mode, BilevelConfig(lambda0=1e-2, delta0=1e-12, delta_tol=0.0))
         trainer.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
     if mode == "meta":

@@ -9,10 +9,10 @@ from tests.training.helpers import meta_batches, trainer, values
 
 
 def test_penalty_gradient_matches_finite_differences():
-    # Ltilde contains phi' (through grad L_tr), whose derivative phi'' jumps at +-delta, so its
+    # Ltilde contains phi' (through grad L_tr), whose derivative phi'' jumps at +-relu_delta, so its
     # gradient is discontinuous where a pre-activation crosses a kink and central differences do
-    # not converge there. delta = 10 keeps every pre-activation in the quadratic piece.
-    model = trainer(policy="residual", delta=10.0)
+    # not converge there. relu_delta = 10 keeps every pre-activation in the quadratic piece.
+    model = trainer(policy="residual", relu_delta=10.0)
     network = model.network
     batch = next(iter(meta_batches()))
     theta, omega = network.theta_variables, network.omega_variables
