@@ -13,6 +13,7 @@ from typing import NamedTuple, Protocol
 
 import tensorflow as tf
 
+from lda_tf.checks import check_choice
 from lda_tf.nn.features import FeatureExtractor, FeatureMaps
 from lda_tf.nn.regularizers import smoothed_l21, smoothed_l21_cotangent
 
@@ -20,11 +21,7 @@ REGULARIZER_GRADIENTS = ("explicit", "autodiff")
 
 
 def check_regularizer_gradient(regularizer_gradient: str) -> str:
-    if regularizer_gradient not in REGULARIZER_GRADIENTS:
-        raise ValueError(
-            f"regularizer_gradient must be one of {REGULARIZER_GRADIENTS}; got {regularizer_gradient!r}"
-        )
-    return regularizer_gradient
+    return check_choice(regularizer_gradient, REGULARIZER_GRADIENTS, "regularizer_gradient")
 
 
 class DataFidelity(Protocol):

@@ -49,6 +49,7 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
+from lda_tf.checks import check_choice
 from lda_tf.loa.objective import Point, VariationalObjective, as_dtype_of, per_sample
 from lda_tf.math import squared_norm
 
@@ -79,8 +80,7 @@ class PhasePolicy:
     alpha_bar: float = 1.0
 
     def __post_init__(self):
-        if self.name not in POLICIES:
-            raise ValueError(f"policy must be one of {POLICIES}; got {self.name!r}")
+        check_choice(self.name, POLICIES, "policy")
         for field in ("a", "gamma", "sigma", "eta1", "eta2", "eta3", "alpha_bar"):
             if not getattr(self, field) > 0:
                 raise ValueError(f"policy parameter {field} must be positive; got {getattr(self, field)}")

@@ -30,6 +30,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from lda_tf.checks import check_choice
+
 Shape = tuple[int, int]
 
 
@@ -107,8 +109,7 @@ class CartesianMask:
 
     def __call__(self, shape: Shape) -> np.ndarray:
         height, width = _check_request(shape, self.ratio)
-        if self.density not in ("uniform", "gaussian"):
-            raise ValueError(f"density must be 'uniform' or 'gaussian'; got {self.density!r}")
+        check_choice(self.density, ("uniform", "gaussian"), "density")
         num_lines = max(1, int(round(self.ratio * width)))
         num_center = min(num_lines, max(1, int(round(self.center_fraction * width))))
         first_center = width // 2 - num_center // 2
@@ -163,8 +164,7 @@ MASK_TYPES: dict[str, Callable[..., Callable[[Shape], np.ndarray]]] = {
 
 def make_mask(mask_type: str, shape: Shape, ratio: float, seed: int = 0) -> np.ndarray:
     """The ``[H, W] float32`` mask of a task: type name, image shape, sampling ratio, seed."""
-    if mask_type not in MASK_TYPES:
-        raise ValueError(f"unknown mask type {mask_type!r}; choose one of {sorted(MASK_TYPES)}")
+    check_choice(mask_type, sorted(MASK_TYPES), "mask_type")
     return MASK_TYPES[mask_type](ratio, seed)(tuple(shape))
 
 

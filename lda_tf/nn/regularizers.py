@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from lda_tf.checks import check_choice
+
 SMOOTHINGS = ("sqrt", "huber")
 
 # For each smoothing: the constant c with r_eps <= r <= r_eps + c * m * eps (m pixels), used by
@@ -26,9 +28,7 @@ SMOOTHING_GAP = {"sqrt": 1.0, "huber": 0.5}
 
 
 def check_smoothing(smoothing: str) -> str:
-    if smoothing not in SMOOTHINGS:
-        raise ValueError(f"smoothing must be one of {SMOOTHINGS}; got {smoothing!r}")
-    return smoothing
+    return check_choice(smoothing, SMOOTHINGS, "smoothing")
 
 
 def _squared_feature_norms(features: tf.Tensor) -> tf.Tensor:

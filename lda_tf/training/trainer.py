@@ -22,6 +22,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from lda_tf.checks import check_choice
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.math import global_squared_norm
 from lda_tf.metrics import psnr_tf, ssim_tf
@@ -53,8 +54,7 @@ class LOATrainer(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
+        check_choice(mode, MODES, "mode")
         if mode in ("meta", "adaptation") and network.num_tasks == 0:
             raise ValueError(f"mode {mode!r} learns task weights omega; build the network with num_tasks > 0")
         self.network = network

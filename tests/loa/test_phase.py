@@ -85,7 +85,7 @@ def test_line_search_returns_the_largest_sufficient_step():
 
 
 def test_bad_policy_parameters():
-    with pytest.raises(ValueError, match="policy must be one of"):
+    with pytest.raises(ValueError, match="argument `policy` must be one of"):
         PhasePolicy(name="adam")
     with pytest.raises(ValueError, match="rho"):
         PhasePolicy(rho=1.5)

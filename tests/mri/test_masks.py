@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from lda_tf.mri import load_mask, make_mask, sampling_ratio, save_mask, save_mask_png
-from lda_tf.mri.masks import MASK_TYPES
+from lda_tf.mri.masks import MASK_TYPES, CartesianMask
 
 RATIOS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5]
 
@@ -65,8 +65,10 @@ def test_save_and_load_round_trip(tmp_path):
 
 
 def test_bad_requests_and_files_give_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match="unknown mask type"):
+    with pytest.raises(ValueError, match="argument `mask_type` must be one of 'cartesian', .*; got 'spiral'"):
         make_mask("spiral", (10, 10), 0.2)
+    with pytest.raises(ValueError, match="argument `density` must be one of 'uniform', 'gaussian'"):
+        CartesianMask(0.2, density="poisson")((10, 10))
     with pytest.raises(ValueError, match="ratio"):
         make_mask("radial", (10, 10), 1.5)
     np.save(tmp_path / "bad.npy", np.full((4, 4), 0.5))

@@ -44,7 +44,7 @@ def test_adaptation_changes_only_the_new_task_weights():
 def test_modes_check_their_network():
     with pytest.raises(ValueError, match="num_tasks > 0"):
         LOATrainer(trainer("conventional").network, "adaptation")
-    with pytest.raises(ValueError, match="mode must be one of"):
+    with pytest.raises(ValueError, match="argument `mode` must be one of"):
         LOATrainer(trainer().network, "transfer")
 
 
