@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -57,7 +58,12 @@ class StairTraining(keras.callbacks.Callback):
     (100 epochs a stage); LDA paper: 3, +2, up to 15 (500 then 200 epochs).
 
     With ``snapshot_dir``, the network at the end of every stage is saved there as
-    ``phases_<K>.keras`` (the LDA paper's PSNR-versus-K curves, Figure 6, evaluate these)."""
+    ``phases_<K>.keras`` (the LDA paper's PSNR-versus-K curves, Figure 6, evaluate these).
+
+    A ``monitor`` missing from an epoch's logs (a misspelling, or a validation metric without
+    validation data) warns once, listing the available ones, as Keras's ``ReduceLROnPlateau``
+    does; such an epoch counts neither as an improvement nor as a stall, so only
+    ``epochs_per_stage`` can end a stage then."""
 
     def __init__(
         self,
@@ -87,6 +93,7 @@ class StairTraining(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._stage_start, self._best, self._since_best = None, np.inf, 0
+        self._warned_missing = False
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._stage_start is not None:
@@ -101,8 +108,11 @@ class StairTraining(keras.callbacks.Callback):
         self.model.make_test_function(force=True)
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is not None and value < self._best:
+        logs = logs or {}
+        value = logs.get(self.monitor)
+        if value is None:
+            self._warn_missing(logs)
+        elif value < self._best:
             self._best, self._since_best = value, 0
         else:
             self._since_best += 1
@@ -129,6 +139,16 @@ class StairTraining(keras.callbacks.Callback):
             if self.history_path:
                 with open(self.history_path, "w") as handle:
                     json.dump(self.history, handle, indent=2)
+
+    def _warn_missing(self, logs: dict) -> None:
+        if self._warned_missing:
+            return
+        self._warned_missing = True
+        warnings.warn(
+            f"StairTraining monitors `{self.monitor}`, which is not in the logs; available metrics are: "
+            f"{', '.join(sorted(logs)) or '(none)'}. Its patience is not applied while it is missing.",
+            stacklevel=2,
+        )
 
     def on_train_end(self, logs=None):
         self._snapshot()
