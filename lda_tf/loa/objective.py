@@ -55,7 +55,7 @@ class VariationalObjective:
     """``phi_eps = f + kappa r_eps`` for a batch, with ``f`` from ``data`` and ``r`` from ``g``.
 
     Args:
-        data: the data-fidelity term (an :class:`~lda_tf.mri.MRIOperator`).
+        data: the data-fidelity term (:class:`DataFidelity`; the measurement's ``Measured.data``).
         extractor: the feature extractor ``g``.
         smoothing: ``"sqrt"`` or ``"huber"``.
         kappa: ``[B]`` regularisation weights ``sigmoid(omega_i)`` (ones for the baseline).

@@ -1,10 +1,18 @@
-"""Callbacks on a stub model: StairTraining's handling of its monitored metric."""
+"""Callbacks: StairTraining's handling of its monitored metric (on a stub model), and the
+TensorBoard images coming from the measurement, whatever it is."""
 
+import glob
 import warnings
 
+import keras
+import numpy as np
 import pytest
+import tensorflow as tf
 
-from lda_tf.training.callbacks import StairTraining
+from lda_tf.cs import BlockSampling
+from lda_tf.loa import UnrolledLOA
+from lda_tf.training import LOATrainer
+from lda_tf.training.callbacks import LOATensorBoard, StairTraining
 
 
 class _Network:
@@ -50,3 +58,23 @@ def test_patience_grows_the_phases_when_the_monitored_value_stalls():
         callback.on_epoch_end(epoch, {"loss": loss})
     assert callback.model.network.active_phases == 2
     assert callback.history[0]["reason"] == "stalled" and callback.history[0]["epoch"] == 4
+
+
+def _image_tags(directory) -> set[str]:
+    tags = set()
+    for path in glob.glob(f"{directory}/**/events.out.tfevents.*", recursive=True):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(value.tag for value in event.summary.value if value.tag.startswith("images/"))
+    return tags
+
+
+def test_tensorboard_images_come_from_the_measurement_not_from_mri(tmp_path):
+    keras.utils.set_random_seed(0)
+    network = UnrolledLOA.lda_paper(
+        BlockSampling(0.5, block_size=8), num_phases=1, num_filters=2, num_layers=2
+    )
+    images = tf.constant(np.random.default_rng(0).random((2, 16, 16)), tf.float32)
+    callback = LOATensorBoard(str(tmp_path), (images, images))
+    callback.set_model(LOATrainer(network, "conventional"))
+    callback.on_epoch_end(0)
+    assert _image_tags(tmp_path) == {"images/initial", "images/reconstruction", "images/error"}
