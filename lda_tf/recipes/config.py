@@ -31,9 +31,7 @@ class MRIData:
         format=format_tasks,
     )
     max_images: int | None = setting(None, help="Use at most this many images per split.", min=1)
-    crop: tuple[int, int] | None = setting(
-        None, help="Centre-crop images to HEIGHT,WIDTH (quick runs)."
-    )
+    crop: tuple[int, int] | None = setting(None, help="Centre-crop images to HEIGHT,WIDTH (quick runs).")
     downsample: int = setting(
         1, help="Average FACTOR x FACTOR pixel blocks after cropping (quick runs).", min=1
     )

@@ -72,7 +72,8 @@ def _loa_arguments(fields: dict) -> dict:
     """``relu_delta`` under the name this checkout's :class:`UnrolledLOA` takes: ``delta`` before the
     rename of plan decision 2 (arch-core) is merged; delete this function then."""
     if "relu_delta" not in inspect.signature(UnrolledLOA.__init__).parameters:
-        fields = {**fields, "delta": fields.pop("relu_delta")}
+        fields = dict(fields)
+        fields["delta"] = fields.pop("relu_delta")
     return fields
 
 
