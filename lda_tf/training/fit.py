@@ -222,7 +222,8 @@ def fit(recipe: Recipe) -> Path:
             jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile],
         )
 
-    run.start(f"lda_tf.recipes ({recipe.name})")  # everything is checked: from here on the run directory is written
+    # Everything is checked: from here on the run directory is written.
+    run.start(f"lda_tf.recipes ({recipe.name})")
     output = run.path
     initial_epoch = restore_latest(trainer, output / "checkpoints")
     if initial_epoch < config.epochs:
