@@ -23,7 +23,7 @@ class MRIRecipe(Recipe):
 
     # Settings the recipe does not read (no flags for them); sections it uses besides the always
     # present ones (see lda_tf.recipes.flags).
-    unused: frozenset[str] = frozenset()
+    unused: frozenset[str] = frozenset({"init_model"})
     sections: frozenset[str] = frozenset()
     required: frozenset[str] = frozenset()
 
@@ -49,7 +49,7 @@ class MetaBilevel(MRIRecipe):
     lets every task see each training image once."""
 
     name, mode = "meta", "meta"
-    unused = frozenset({"batch_size"})
+    unused = MRIRecipe.unused | {"batch_size"}
     sections = frozenset({"network", "stair", "bilevel"})
 
     def datasets(self) -> Datasets:
@@ -76,7 +76,7 @@ class Supervised(MRIRecipe):
     """Plain supervised training on one task's batches of ``pool_splits``."""
 
     pool_splits: tuple[str, ...]
-    unused = frozenset({"train_per_task", "val_per_task"})
+    unused = MRIRecipe.unused | {"train_per_task", "val_per_task"}
 
     def datasets(self) -> Datasets:
         data, seed, task = self.data, self.config.seed, self.tasks[0]
@@ -118,7 +118,7 @@ class SupervisedOmega(Supervised):
 
     name, mode = "adaptation", "adaptation"
     pool_splits = ("train",)
-    unused = Supervised.unused | {"learning_rate"}
+    unused = Supervised.unused - {"init_model"} | {"learning_rate"}
     required = frozenset({"init_model"})
 
     def __init__(self, config: RunConfig):

@@ -13,6 +13,7 @@ takes, what the binaries' flags are called (``lda_tf.recipes.flags``) and what a
 - ``help``: one line for the flag;
 - ``min`` (``min_exclusive``): lower bound of a number, checked at construction;
 - ``choices``: the allowed values of a string;
+- ``compare``: False for ``output_dir`` (a run may be moved);
 - ``change``: what a different value on a resume means: ``"extend"`` (may grow: ``epochs``) or
   ``"runtime"`` (logging / runtime only: ``verbose``, cadences, ``distribute``, ...). Every other
   setting changes what is trained; a resume or a reuse with another value is refused.
@@ -133,7 +134,7 @@ class TrainingConfig:
     """What :func:`lda_tf.training.fit.fit` needs; defaults are the meta paper's (SPEC 4)."""
 
     output_dir: str = setting(
-        help="Run directory (config.json, checkpoints/, logs/, history.csv, model.keras).", change="runtime"
+        help="Run directory (config.json, checkpoints/, logs/, history.csv, model.keras).", compare=False
     )
     epochs: int = setting(100, help="Epochs.", min=1, change="extend")
     steps_per_epoch: int | None = setting(
@@ -373,6 +374,8 @@ def differences(old, new) -> tuple[list[tuple[str, Any, Any]], list[tuple[str, A
     old_leaves = {leaf.name: leaf for leaf in leaves(old)}
     for leaf in leaves(new):
         if leaf.path[0] in changed_sections or leaf.value == old_leaves[leaf.name].value:
+            continue
+        if not leaf.metadata.get("compare", True):  # where the run is: it may have been moved
             continue
         before, after = old_leaves[leaf.name].value, leaf.value
         change = leaf.metadata.get("change")
