@@ -33,9 +33,8 @@ class BlockCS(Recipe):
     """Supervised training of theta (and of the sampling when learned) on random crops."""
 
     name, mode = "block_cs", "conventional"
-    unused: frozenset[str] = frozenset({"omega_learning_rate", "init_model"})
+    unused = frozenset({"omega_learning_rate", "init_model"})
     sections = frozenset({"network", "stair"})
-    required: frozenset[str] = frozenset()
 
     def __init__(self, config: RunConfig):
         super().__init__(config)

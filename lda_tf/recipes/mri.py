@@ -21,11 +21,7 @@ from lda_tf.training.fit import Datasets, Recipe
 class MRIRecipe(Recipe):
     """Shared by the MRI recipes: images of a converted dataset (or the embedded sample), tasks."""
 
-    # Settings the recipe does not read (no flags for them); sections it uses besides the always
-    # present ones (see lda_tf.recipes.flags).
-    unused: frozenset[str] = frozenset({"init_model"})
-    sections: frozenset[str] = frozenset()
-    required: frozenset[str] = frozenset()
+    unused = frozenset({"init_model"})
 
     def __init__(self, config: RunConfig):
         super().__init__(config)

@@ -199,12 +199,11 @@ class TrainingConfig:
 # ----------------------------------------------------------------------------------- leaves
 @dataclasses.dataclass(frozen=True)
 class Leaf:
-    """One setting of a configuration: its flat name, path of field names, type and metadata."""
+    """One setting of a configuration: its flat name, path of field names, type, metadata, value."""
 
     name: str
     path: tuple[str, ...]
     type: Any
-    default: Any
     metadata: typing.Mapping
     value: Any = None
 
@@ -271,7 +270,7 @@ def leaves(config, prefix: str = "", path: tuple[str, ...] = ()) -> Iterator[Lea
             help_text, lower = BILEVEL_HELP[field.name]
             metadata.update(help=help_text, min=lower)
         value = None if value is dataclasses.MISSING else value
-        yield Leaf(prefix + field.name, path + (field.name,), annotation, field.default, metadata, value)
+        yield Leaf(prefix + field.name, path + (field.name,), annotation, metadata, value)
 
 
 def replace_flat(config, changes: dict):

@@ -68,6 +68,11 @@ class Recipe(abc.ABC):
 
     name: str  # what config.json records as the tool
     mode: str  # the LOATrainer mode
+    # By flat name: the settings this procedure does not read, and those it needs a value for; the
+    # optional sections (network, stair, bilevel) it uses. The binaries define flags accordingly.
+    unused: frozenset[str] = frozenset()
+    required: frozenset[str] = frozenset()
+    sections: frozenset[str] = frozenset()
 
     def __init__(self, config: TrainingConfig):
         self.config = config
