@@ -5,16 +5,18 @@ only, kappa = 1, training and validation images merged.
     python experiments/train_conventional.py --tasks=radial:10 --dataset_dir=data/brats_t1 \
         --output_dir=runs/conventional_t1_radial10
 
-Running the same command again resumes from the last checkpoint; --overwrite starts afresh.
+Running the same command again resumes from the last checkpoint (more --epochs extend the run;
+other settings that change what is trained are refused); --overwrite starts afresh.
 Outputs: config.json, checkpoints/, logs/ (TensorBoard), history.csv, model.keras.
 """
 
 from absl import app
 
-from lda_tf.training.flags import define_flags, training_main
+from lda_tf.recipes import conventional_config
+from lda_tf.recipes.flags import define_flags, training_main
 
-define_flags("conventional")
-main = training_main("conventional")
+define_flags(conventional_config)  # one flag per setting of the recipe, defaults from the preset
+main = training_main(conventional_config)
 
 if __name__ == "__main__":
     app.run(main)

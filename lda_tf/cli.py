@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -24,7 +25,21 @@ def _raised_by_own_check(error: BaseException) -> bool:
     return bool(frames) and str(Path(frames[-1].filename).resolve()).startswith(OWN_CODE)
 
 
+def as_flags(message: str) -> str:
+    """A library message with each argument it names (``argument `epochs```, ```epochs```) that is
+    a flag of the running binary written as the flag (``--epochs``)."""
+
+    def flag(match: re.Match) -> str:
+        name = match.group(1)
+        return f"--{name}" if name in flags.FLAGS else match.group(0)
+
+    return re.sub(r"(?:argument )?`(\w+)`", flag, message)
+
+
 def user_errors_exit(main: Callable[[list[str]], None]) -> Callable[[list[str]], None]:
+    """``main`` with this project's own errors about inputs (:data:`USER_ERRORS`) printed as
+    ``error: ...`` (arguments named as the binary's flags) and exit status 2, no traceback."""
+
     @functools.wraps(main)
     def wrapped(argv):
         try:
@@ -32,7 +47,7 @@ def user_errors_exit(main: Callable[[list[str]], None]) -> Callable[[list[str]],
         except USER_ERRORS as error:
             if not _raised_by_own_check(error):
                 raise
-            print(f"error: {error}", file=sys.stderr)
+            print(f"error: {as_flags(str(error))}", file=sys.stderr)
             sys.exit(2)
 
     return wrapped

@@ -25,7 +25,7 @@ from lda_tf import metrics
 from lda_tf.atomic import atomic_file
 from lda_tf.baselines import tv_reconstruction
 from lda_tf.data.pipeline import single_task_batches
-from lda_tf.data.tasks import Task
+from lda_tf.data.tasks import Task, format_tasks
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.mri.measurement import MRIInputs, as_mri_inputs
 from lda_tf.mri.operators import MRIOperator
@@ -129,8 +129,12 @@ def write_rows(rows: list[dict], path: str | os.PathLike, fieldnames: Sequence[s
 
 
 def training_settings(model_path: str | os.PathLike) -> dict:
-    """The settings recorded in ``config.json`` next to a trained ``model.keras`` ({} if none)."""
+    """The data settings recorded in ``config.json`` next to a trained ``model.keras`` ({} if
+    none): ``dataset_dir``, ``tasks`` (as ``radial:10,...``), ``crop``, ``downsample``, ..."""
     config = Path(model_path).resolve().parent / "config.json"
     if not config.is_file():
         return {}
-    return json.loads(config.read_text()).get("settings", {})
+    data = json.loads(config.read_text()).get("settings", {}).get("data") or {}
+    if "tasks" in data:
+        data = {**data, "tasks": format_tasks(Task(**task) for task in data["tasks"])}
+    return data

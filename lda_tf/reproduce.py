@@ -69,8 +69,10 @@ from lda_tf.evaluation import (
 )
 from lda_tf.figures import comparison_figure
 from lda_tf.provenance import run_record
+from lda_tf.recipes import adaptation_config, conventional_config, meta_config, train
 from lda_tf.report import markdown, published_table, table_rows, write_table
-from lda_tf.training.run import RunConfig, run_training
+
+PRESETS = {"meta": meta_config, "conventional": conventional_config, "adaptation": adaptation_config}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +107,7 @@ TABLES = {
 class Profile:
     name: str
     network: dict  # UnrolledLOA overrides of meta and conventional networks
-    meta: dict  # RunConfig overrides per mode
+    meta: dict  # settings of each mode's preset (lda_tf.recipes), by flat name
     conventional: dict
     adaptation: dict
     downsample: int
@@ -239,23 +241,21 @@ class Reproduction:
         """One training run under ``runs/name`` (reused when finished, resumed otherwise)."""
         start = time.perf_counter()
         settings = {**getattr(self.profile, mode), **overrides}
-        network = {} if mode == "adaptation" else dict(self.profile.network)
-        config = RunConfig(
-            output_dir=str(self.output / "runs" / name),
-            mode=mode,
+        if mode != "adaptation":
+            settings.update(self.profile.network)
+        config = PRESETS[mode](
+            str(self.output / "runs" / name),
             dataset_dir=dataset_dir,
             tasks=tasks,
             downsample=self.profile.downsample,
-            network=network,
             seed=self.seed,
             verbose=self.verbose,
             overwrite=self.overwrite,
             **settings,
         )
-        model_path = Path(config.output_dir) / "model.keras"
-        if self.overwrite or not model_path.is_file():
+        if self.overwrite or not (Path(config.output_dir) / "model.keras").is_file():
             self.log(f"training {name} ({mode}, tasks {tasks}) ...")
-            run_training(config)
+        model_path = train(config)  # reuses a finished run only if it was trained under these settings
         self.timings[f"train {name}"] = time.perf_counter() - start
         return keras.models.load_model(model_path)
 

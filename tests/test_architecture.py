@@ -37,10 +37,6 @@ FORBIDDEN = {
 FOUNDATION = {"math", "checks", "measurement"}  # may import each other only
 CORE = set(FORBIDDEN) | FOUNDATION
 
-# Removed by the config/recipes change: training/run.py and training/flags.py read data/ (and MRI)
-# directly until the recipes replace them. The integrator deletes this list with them.
-KNOWN_EXCEPTIONS = {"lda_tf.training.run", "lda_tf.training.flags"}
-
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT.parent).with_suffix("").parts
@@ -106,7 +102,7 @@ def test_the_walk_sees_imports_inside_functions_and_from_the_root():
 def test_no_upward_import(layer):
     violations = []
     for module, imported in IMPORTS.items():
-        if component(module) != layer or module in KNOWN_EXCEPTIONS:
+        if component(module) != layer:
             continue
         for target in sorted(imported):
             other = component(target)
@@ -154,8 +150,3 @@ def test_no_import_cycle_between_components():
         cycles.setdefault(frozenset(cycle), " -> ".join(cycle))
     cycles = set(cycles.values())
     assert not cycles, "import cycles between components:\n" + "\n".join(sorted(cycles))
-
-
-def test_known_exceptions_still_exist():
-    """An exception whose module is gone must leave the list too."""
-    assert KNOWN_EXCEPTIONS <= set(MODULES)

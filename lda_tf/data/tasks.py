@@ -28,6 +28,10 @@ class Task:
         """E.g. ``radial_10`` for radial masks at 10 %."""
         return f"{self.mask_type}_{self.ratio * 100:g}" + (f"_seed{self.seed}" if self.seed else "")
 
+    def __str__(self) -> str:
+        """The task as :func:`parse_tasks` reads it: ``radial:10``, ``cartesian:30:1``."""
+        return f"{self.mask_type}:{self.ratio * 100:.15g}" + (f":{self.seed}" if self.seed else "")
+
     def mask(self, shape: tuple[int, int]) -> np.ndarray:
         return _cached_mask(self, tuple(int(size) for size in shape))
 
@@ -54,6 +58,11 @@ def parse_tasks(spec: str) -> list[Task]:
     if not tasks:
         raise ValueError("no tasks given; e.g. radial:10,radial:20,radial:30,radial:40")
     return tasks
+
+
+def format_tasks(tasks) -> str:
+    """The inverse of :func:`parse_tasks`."""
+    return ",".join(str(task) for task in tasks)
 
 
 # The meta paper's meta-training tasks (section 5.2), as flags and configs spell them.

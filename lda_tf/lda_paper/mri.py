@@ -22,7 +22,7 @@ from lda_tf.data import load_images
 from lda_tf.data.tasks import Task
 from lda_tf.evaluation import metric_rows, network_reconstructor, reconstruct_all, zero_filling
 from lda_tf.lda_paper.profiles import LDAProfile
-from lda_tf.training.run import RunConfig, run_training
+from lda_tf.recipes import lda_mri_config, train
 
 
 def mri_task(ratio: float) -> Task:
@@ -38,42 +38,28 @@ def train_mri(
     overwrite: bool,
     verbose: int,
 ) -> Path:
-    """Train the CS-MRI LDA of one ratio into ``directory`` (reused when finished) -> its ``stages/``."""
-    if not (directory / "model.keras").is_file() or overwrite:
-        phases = profile.mri_max_phases
-        network = dict(
-            num_phases=phases,
-            num_layers=profile.num_layers,
-            num_filters=profile.mri_num_filters,
-            relu_delta=0.01,
-            smoothing="huber",
-            policy="lda",
-            kernel_scale=profile.kernel_scale,
-        )
-        run_training(
-            RunConfig(
-                output_dir=str(directory),
-                mode="conventional",
-                dataset_dir=dataset_dir,
-                tasks=f"radial:{ratio:g}",
-                epochs=profile.epochs(phases),
-                steps_per_epoch=profile.mri_steps_per_epoch,
-                batch_size=profile.mri_batch,
-                downsample=profile.mri_downsample,
-                network=network,
-                learning_rate=profile.learning_rate,
-                stair=dict(
-                    initial_phases=min(3, phases),
-                    phases_per_stage=2,
-                    max_phases=phases,
-                    first_stage_epochs=profile.first_stage_epochs,
-                    epochs_per_stage=profile.epochs_per_stage,
-                ),
-                seed=seed,
-                overwrite=overwrite,
-                verbose=verbose,
-            )
-        )
+    """Train the CS-MRI LDA of one ratio into ``directory`` (a finished run is reused when its
+    settings are these) -> its ``stages/``."""
+    config = lda_mri_config(
+        str(directory),
+        ratio,
+        dataset_dir=dataset_dir,
+        num_phases=profile.mri_max_phases,
+        num_layers=profile.num_layers,
+        num_filters=profile.mri_num_filters,
+        kernel_scale=profile.kernel_scale,
+        epochs=profile.epochs(profile.mri_max_phases),
+        steps_per_epoch=profile.mri_steps_per_epoch,
+        batch_size=profile.mri_batch,
+        downsample=profile.mri_downsample,
+        learning_rate=profile.learning_rate,
+        stair_first_stage_epochs=profile.first_stage_epochs,
+        stair_epochs_per_stage=profile.epochs_per_stage,
+        seed=seed,
+        overwrite=overwrite,
+        verbose=verbose,
+    )
+    train(config)
     return directory / "stages"
 
 

@@ -1,9 +1,9 @@
 """Training and testing LDA on block compressed sensing of natural images (LDA paper 4.2.1-4.2.2,
 4.3.1-4.3.2).
 
-A run trains ``UnrolledLOA.lda_paper(BlockSampling(...))`` with real convolutions on
+A run trains ``UnrolledLOA.lda_paper(measurement=BlockSampling(...))`` with real convolutions on
 fixed random crops of the training images, by warm start (3 phases, then +2; snapshots of every
-stage in ``stages/``), through :func:`lda_tf.training.run.fit_network` (checkpoints, resume,
+stage in ``stages/``), by the recipe :class:`lda_tf.recipes.block_cs.BlockCS` (checkpoints, resume,
 TensorBoard, non-finite guard). With a prescribed sampling matrix, ``Q`` is fitted on the
 training crops' blocks before training (4.2.1).
 
@@ -18,16 +18,15 @@ import dataclasses
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from lda_tf.cs import BlockSampling, pad_to_blocks
-from lda_tf.data.natural import NaturalImages, random_patches
+from lda_tf.cs import pad_to_blocks
+from lda_tf.data.natural import NaturalImages
 from lda_tf.lda_paper.profiles import LDAProfile
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.metrics import psnr_peak
-from lda_tf.training.run import RunConfig, fit_network, prepare_output
+from lda_tf.recipes import block_cs_config, train
 
 VALIDATION_CROPS = 64
 
@@ -45,28 +44,11 @@ class NaturalRun:
     kernel_scale: float = 1.0  # g's kernels start at Xavier times this
 
     @property
-    def block_size(self) -> int:
-        return 32 if self.learned else 33
-
-    @property
     def name(self) -> str:
         kind = "learned" if self.learned else "block"
         scale = "" if self.kernel_scale == 1.0 else f"_s{self.kernel_scale:g}"
         network = f"d{self.num_filters}_l{self.num_layers}_K{self.phases}"
         return f"{kind}_r{self.ratio:g}_{self.policy}_{network}{scale}"
-
-    def network(self, seed: int) -> UnrolledLOA:
-        sampling = BlockSampling(
-            self.ratio / 100, self.block_size, learned=self.learned, seed=seed, name="measurement"
-        )
-        return UnrolledLOA.lda_paper(
-            sampling,
-            num_phases=self.phases,
-            num_filters=self.num_filters,
-            num_layers=self.num_layers,
-            policy=self.policy,
-            kernel_scale=self.kernel_scale,
-        )
 
 
 def reconstruction_parameters(network: UnrolledLOA) -> int:
@@ -82,81 +64,45 @@ def reconstruction_parameters(network: UnrolledLOA) -> int:
     )
 
 
-def _batches(crops: np.ndarray, batch_size: int, seed: int, repeat: bool) -> tf.data.Dataset:
-    data = tf.data.Dataset.from_tensor_slices((crops, crops))
-    if repeat:
-        data = data.shuffle(len(crops), seed=seed, reshuffle_each_iteration=True).repeat()
-    return data.batch(batch_size, drop_remainder=repeat)
-
-
 def train_natural(
     run: NaturalRun,
     directory: Path,
-    train: NaturalImages,
+    train_dir: str | None,
     profile: LDAProfile,
     seed: int,
     overwrite: bool,
     verbose: int,
 ) -> Path:
-    """Train ``run`` into ``directory`` (resuming; reused when its model exists) -> ``model.keras``."""
-    model_path = directory / "model.keras"
-    if model_path.is_file() and not overwrite:
-        return model_path
-    keras.utils.set_random_seed(seed)
-    crop = 96 if run.learned else 33
+    """Train ``run`` into ``directory`` with the block-CS recipe (resuming; a finished run is reused
+    when its settings are these) -> ``model.keras``."""
     count, batch = (
         (profile.learned_crops, profile.learned_batch)
         if run.learned
         else (profile.block_crops, profile.block_batch)
     )
-    crops = random_patches(train.images, crop, count, seed)
-    validation = random_patches(train.images, crop, VALIDATION_CROPS, seed + 1)
-    steps = profile.steps_per_epoch or -(-count // batch)
-    config = RunConfig(
-        output_dir=str(directory),
-        mode="conventional",
-        epochs=profile.epochs(run.phases),
-        steps_per_epoch=steps,
+    config = block_cs_config(
+        str(directory),
+        run.ratio,
+        run.learned,
+        train_dir=train_dir,
+        crops=count,
+        validation_crops=VALIDATION_CROPS,
         batch_size=batch,
+        num_phases=run.phases,
+        num_filters=run.num_filters,
+        num_layers=run.num_layers,
+        policy=run.policy,
+        kernel_scale=run.kernel_scale,
+        epochs=profile.epochs(run.phases),
+        steps_per_epoch=profile.steps_per_epoch or -(-count // batch),
         learning_rate=profile.learning_rate,
-        stair=dict(
-            initial_phases=min(3, run.phases),
-            phases_per_stage=2,
-            max_phases=run.phases,
-            first_stage_epochs=profile.first_stage_epochs,
-            epochs_per_stage=profile.epochs_per_stage,
-        ),
+        stair_first_stage_epochs=profile.first_stage_epochs,
+        stair_epochs_per_stage=profile.epochs_per_stage,
         seed=seed,
         overwrite=overwrite,
         verbose=verbose,
     )
-    settings = dict(
-        run=dataclasses.asdict(run),
-        training_images=train.label,
-        crops=count,
-        crop_size=crop,
-        profile=profile.name,
-        training=dataclasses.asdict(config),
-    )
-    output = prepare_output(config, "lda_tf.lda_paper (block compressed sensing)", settings)
-
-    def build() -> UnrolledLOA:
-        network = run.network(seed)
-        if not run.learned:
-            network.measurement.fit_initialization(crops)  # Q = X B^T (B B^T)^{-1} (4.2.1)
-        return network
-
-    examples = (validation[:2], validation[:2])
-    fit_network(
-        config,
-        output,
-        build,
-        _batches(crops, batch, seed, True),
-        _batches(validation, batch, seed, False),
-        steps,
-        examples,
-    )
-    return model_path
+    return train(config)
 
 
 def score_natural(network: UnrolledLOA, test: NaturalImages, initial: bool = False) -> list[dict]:

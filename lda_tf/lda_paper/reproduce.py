@@ -112,7 +112,7 @@ class LDAReproduction:
         if self.overwrite or not (directory / "model.keras").is_file():
             self.log(f"training {run.name} ...")
         path = train_natural(
-            run, directory, self.train_images, self.profile, self.seed, self.overwrite, self.verbose
+            run, directory, self.train_dir, self.profile, self.seed, self.overwrite, self.verbose
         )
         self.timings[f"train {run.name}"] = time.perf_counter() - start
         return path

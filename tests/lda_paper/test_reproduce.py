@@ -42,7 +42,7 @@ def test_table1_block_cs_prescribed_sampling(output):
         run = output / "runs" / f"block_r{ratio}_lda_d4_l2_K5"
         assert (run / "model.keras").is_file() and (run / "stages" / "phases_3.keras").is_file()
         assert (run / "stages" / "phases_5.keras").is_file() and (run / "logs").is_dir()
-        assert json.loads((run / "config.json").read_text())["settings"]["run"]["ratio"] == ratio
+        assert json.loads((run / "config.json").read_text())["settings"]["data"]["ratio"] == ratio / 100
     recorded = json.loads((output / "lda_table1" / "config.json").read_text())
     assert recorded["settings"]["experiment"] == "table1" and "git_commit" in json.dumps(recorded)
 

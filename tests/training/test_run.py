@@ -1,5 +1,10 @@
+"""A training run end to end (lda_tf.recipes.train, lda_tf.training.fit): outputs, resume after a
+kill, and the settings checks of resume and reuse (issue 13 items 2-4)."""
+
 import glob
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lda_tf.training.run import RunConfig, run_training
+from lda_tf.recipes import SettingsMismatch, adaptation_config, meta_config, train
 
 QUICK = dict(
     tasks="radial:20,radial:40",
@@ -19,9 +24,28 @@ QUICK = dict(
     steps_per_epoch=2,
     max_images=4,
     crop=(16, 18),
-    network=dict(num_phases=1),
+    num_phases=1,
     image_every=1,
+    verbose=0,
 )
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A finished two-epoch run (trained once; tests that change it work on copies)."""
+    output = tmp_path_factory.mktemp("finished") / "run"
+    assert train(meta_config(str(output), **QUICK)) == output / "model.keras"
+    return output
+
+
+def _copy(run: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    return copy
+
+
+def _record(run: Path) -> dict:
+    return json.loads((run / "config.json").read_text())
 
 
 def _tags(directory: Path) -> set[str]:
@@ -32,9 +56,8 @@ def _tags(directory: Path) -> set[str]:
     return tags
 
 
-def test_run_writes_config_model_and_tensorboard_summaries(tmp_path):
-    output = tmp_path / "run"
-    run_training(RunConfig(output_dir=str(output), verbose=0, **QUICK))
+def test_run_writes_config_model_and_tensorboard_summaries(finished):
+    output = finished
     assert {p.name for p in output.iterdir()} >= {
         "config.json",
         "checkpoints",
@@ -42,8 +65,13 @@ def test_run_writes_config_model_and_tensorboard_summaries(tmp_path):
         "history.csv",
         "model.keras",
     }
-    config = (output / "config.json").read_text()
-    assert '"git_commit"' in config and '"lda_tf_version"' in config and '"radial:20,radial:40"' in config
+    record = _record(output)
+    assert {"git_commit", "lda_tf_version", "settings", "invocations"} <= set(record)
+    assert record["settings"]["data"]["tasks"] == [
+        {"mask_type": "radial", "ratio": 0.2, "seed": 0},
+        {"mask_type": "radial", "ratio": 0.4, "seed": 0},
+    ]
+    assert record["invocations"][0]["finished_utc"] and record["invocations"][0]["changed"] == {}
     tags = _tags(output / "logs")
     for expected in [
         "epoch_loss",
@@ -73,13 +101,81 @@ def test_run_writes_config_model_and_tensorboard_summaries(tmp_path):
     assert network.num_tasks == 2
 
 
-def test_existing_output_is_not_overwritten(tmp_path):
+def test_a_directory_that_is_not_a_run_is_never_replaced(tmp_path):
     output = tmp_path / "run"
     output.mkdir()
     (output / "results.csv").write_text("precious")
-    with pytest.raises(FileExistsError, match="pass --overwrite"):
-        run_training(RunConfig(output_dir=str(output), verbose=0, **QUICK))
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match="is not a run directory of lda_tf"):
+            train(meta_config(str(output), overwrite=overwrite, **QUICK))
+    assert [p.name for p in output.iterdir()] == ["results.csv"]
     assert (output / "results.csv").read_text() == "precious"
+
+
+def test_resume_with_settings_that_change_the_training_is_refused(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    (run / "model.keras").unlink()  # as if killed after its last checkpoint: a resume
+    before = (run / "config.json").read_bytes()
+    changed = meta_config(str(run), **{**QUICK, "tasks": "radial:10", "downsample": 2, "learning_rate": 0.01})
+    with pytest.raises(SettingsMismatch) as error:
+        train(changed)
+    message = str(error.value)
+    for line in (
+        "tasks: radial:20,radial:40 -> radial:10",
+        "downsample: 1 -> 2",
+        "learning_rate: 0.001 -> 0.01",
+    ):
+        assert line in message
+    assert "another `output_dir`" in message and "`overwrite`" in message
+    assert (run / "config.json").read_bytes() == before and not (run / "model.keras").exists()
+
+
+def test_reuse_refuses_a_finished_run_trained_under_other_settings(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    stamp = (run / "model.keras").stat().st_mtime_ns
+    with pytest.raises(SettingsMismatch, match="num_phases: 1 -> 3"):
+        train(meta_config(str(run), **{**QUICK, "num_phases": 3}))
+    assert train(meta_config(str(run), **{**QUICK, "verbose": 2})) == run / "model.keras"  # logging only
+    assert (run / "model.keras").stat().st_mtime_ns == stamp  # reused, not retrained
+    assert len(_record(run)["invocations"]) == 1
+
+
+def test_more_epochs_extend_the_run_and_are_recorded(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    train(meta_config(str(run), **{**QUICK, "epochs": 3, "image_every": 5}))
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + 3
+    record = _record(run)
+    assert record["settings"]["epochs"] == 2  # stored once
+    assert [invocation["changed"] for invocation in record["invocations"]] == [
+        {},
+        {"epochs": 3, "image_every": 5},
+    ]
+    assert all(invocation["finished_utc"] for invocation in record["invocations"])
+    with pytest.raises(SettingsMismatch, match="epochs: 3 -> 2"):  # fewer epochs than it has trained
+        train(meta_config(str(run), **QUICK))
+
+
+def test_failed_validation_writes_nothing(tmp_path):
+    output = tmp_path / "run"
+    with pytest.raises(FileNotFoundError):
+        train(meta_config(str(output), **{**QUICK, "dataset_dir": str(tmp_path / "missing")}))
+    with pytest.raises(FileNotFoundError, match="no such model file"):
+        train(adaptation_config(str(output), init_model=str(tmp_path / "none.keras"), verbose=0))
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FileExistsError, match="is a file"):
+        train(meta_config(str(tmp_path / "file" / "run"), **QUICK))
+    assert not output.exists()
+
+
+def test_a_start_that_failed_before_its_first_checkpoint_starts_afresh(finished, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(finished / "config.json", run / "config.json")  # a start under other settings ...
+    (run / "logs").mkdir()  # ... that died before its first checkpoint
+    train(meta_config(str(run), **{**QUICK, "epochs": 1, "seed": 1}))
+    record = _record(run)
+    assert record["settings"]["seed"] == 1 and len(record["invocations"]) == 1
+    assert (run / "model.keras").is_file()
 
 
 COMMAND = [
@@ -138,6 +234,7 @@ def test_command_line_errors_are_clear(tmp_path):
         text=True,
     )
     assert two_tasks.returncode == 2 and "conventional training takes exactly one task" in two_tasks.stderr
+    assert not (tmp_path / "c").exists()
     bad_task = subprocess.run(
         COMMAND + [f"--output_dir={tmp_path / 'b'}", "--tasks=spiral:10"], capture_output=True, text=True
     )

@@ -1,0 +1,67 @@
+"""Recipes: one per training procedure (network, datasets, extra callbacks), run by
+:func:`lda_tf.training.fit.fit`, and :func:`train`, which trains, resumes or reuses a run.
+
+============ ======================= =================================================
+recipe       class                   procedure
+============ ======================= =================================================
+meta         :class:`MetaBilevel`    Algorithm 2 over several tasks (meta paper)
+conventional :class:`SupervisedTheta` theta on one task, kappa = 1 (meta paper 5.2;
+                                     with the LDA network: CS-MRI of the LDA paper)
+adaptation   :class:`SupervisedOmega` omega of unseen tasks, theta frozen (5.4)
+block_cs     :class:`BlockCS`        block CS of natural images (LDA paper 4.2.1-2)
+============ ======================= =================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lda_tf.recipes.block_cs import BlockCS
+from lda_tf.recipes.config import (
+    BlockCSData,
+    MRIData,
+    RunConfig,
+    adaptation_config,
+    block_cs_config,
+    conventional_config,
+    lda_mri_config,
+    meta_config,
+)
+from lda_tf.recipes.mri import MetaBilevel, SupervisedOmega, SupervisedTheta
+from lda_tf.training.config import (
+    NetworkConfig,
+    OptimizerConfig,
+    SettingsMismatch,
+    StairConfig,
+    lda_paper_network,
+)
+from lda_tf.training.fit import fit
+
+RECIPES = {recipe.name: recipe for recipe in (MetaBilevel, SupervisedTheta, SupervisedOmega, BlockCS)}
+
+
+def train(config: RunConfig) -> Path:
+    """Train as ``config`` says -> the run's ``model.keras``: a fresh run, a resume from the
+    newest checkpoint, or a finished run reused, each only when the run directory's stored
+    settings equal ``config``'s (more epochs extend a run; logging and runtime settings may
+    differ); otherwise :class:`SettingsMismatch` lists the differing settings."""
+    return fit(RECIPES[config.recipe](config))
+
+
+__all__ = [
+    "RECIPES",
+    "BlockCSData",
+    "MRIData",
+    "NetworkConfig",
+    "OptimizerConfig",
+    "RunConfig",
+    "SettingsMismatch",
+    "StairConfig",
+    "adaptation_config",
+    "block_cs_config",
+    "conventional_config",
+    "lda_mri_config",
+    "lda_paper_network",
+    "meta_config",
+    "train",
+]

@@ -1,0 +1,164 @@
+""":class:`RunConfig`: the generic training settings plus the data a recipe trains on, and the
+presets of every training procedure of the two papers, as functions.
+
+A preset takes the run directory and settings by flat name (``epochs=1, num_phases=3,
+tasks="radial:10"``; see :mod:`lda_tf.training.config`), the same names the binaries' flags have.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from lda_tf.data.tasks import META_TRAINING_TASKS, Task, format_tasks, parse_tasks
+from lda_tf.training.bilevel import BilevelConfig
+from lda_tf.training.config import OptimizerConfig, TrainingConfig, lda_paper_network, setting
+
+RECIPE_NAMES = ("meta", "conventional", "adaptation", "block_cs")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MRIData:
+    """Images of a converted dataset and the tasks (sampling masks) they are measured with."""
+
+    dataset_dir: str | None = setting(
+        None, help="Converted dataset (data_prep/); default: the embedded sample."
+    )
+    tasks: tuple[Task, ...] = setting(
+        tuple(META_TRAINING_TASKS),
+        help="Tasks TYPE:PERCENT[:SEED],... "
+        "(types: radial, cartesian, cartesian_gaussian, variable_density).",
+        parse=parse_tasks,
+        format=format_tasks,
+    )
+    max_images: int | None = setting(None, help="Use at most this many images per split.", min=1)
+    crop: tuple[int, int] | None = setting(None, help="Centre-crop images to HEIGHT,WIDTH (quick runs).")
+    downsample: int = setting(
+        1, help="Average FACTOR x FACTOR pixel blocks after cropping (quick runs).", min=1
+    )
+    noise_snr_db: float | None = setting(None, help="Add complex Gaussian k-space noise at this SNR (dB).")
+    train_per_task: int = setting(1, help="J_tr: training pairs per task in a cross-task batch.", min=1)
+    val_per_task: int = setting(1, help="J_val: validation pairs per task in a cross-task batch.", min=1)
+    batch_size: int = setting(25, help="Batch size.", min=1)
+
+    def __post_init__(self):
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        if not self.tasks:
+            raise ValueError("argument `tasks` is empty; e.g. radial:10,radial:20,radial:30,radial:40")
+        if self.crop is not None:
+            if len(self.crop) != 2 or any(not isinstance(size, int) or size < 1 for size in self.crop):
+                raise ValueError(
+                    f"argument `crop` must be HEIGHT,WIDTH with positive integers; got {self.crop}"
+                )
+            object.__setattr__(self, "crop", tuple(self.crop))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BlockCSData:
+    """Block compressed sensing of natural images (LDA paper 4.2.1-4.2.2): random crops of the
+    training images measured block by block."""
+
+    ratio: float = setting(help="CS ratio, in (0, 1].", min_exclusive=0)
+    learned: bool = setting(False, help="Learn the sampling matrix jointly (4.2.2).")
+    block_size: int = setting(33, help="Block side s.", min=1)
+    train_dir: str | None = setting(None, help="Training images folder; default: scikit-image's.")
+    crop_size: int = setting(33, help="Side of the training crops.", min=1)
+    crops: int = setting(88_912, help="Training crops.", min=1)
+    validation_crops: int = setting(64, help="Validation crops.", min=1)
+    batch_size: int = setting(64, help="Batch size.", min=1)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RunConfig(TrainingConfig):
+    """One training run: the procedure (:data:`RECIPE_NAMES`), generic settings, data."""
+
+    recipe: str = setting("meta", help="The training procedure.", choices=RECIPE_NAMES)
+    data: MRIData | BlockCSData = setting(MRIData())
+    init_model: str | None = setting(None, help="The meta-trained model.keras whose theta is frozen.")
+
+
+# ------------------------------------------------------------------------------------ presets
+def meta_config(output_dir: str, **settings) -> RunConfig:
+    """Meta training, Algorithm 2 (meta paper SPEC 4): radial 10-40 %, 100 epochs, 11 phases."""
+    return RunConfig(output_dir=output_dir, recipe="meta", bilevel=BilevelConfig()).replace(**settings)
+
+
+def conventional_config(output_dir: str, **settings) -> RunConfig:
+    """Conventional supervised training of theta (meta paper 5.2): one task, kappa = 1, batch 25,
+    2000 epochs on train + val."""
+    base = RunConfig(
+        output_dir=output_dir,
+        recipe="conventional",
+        epochs=2000,
+        data=MRIData(tasks=parse_tasks("radial:10")),
+    )
+    return base.replace(**settings)
+
+
+def adaptation_config(output_dir: str, **settings) -> RunConfig:
+    """Adaptation of a meta-trained network (``init_model``) to unseen tasks (meta paper 5.4):
+    omega only, 50 epochs on 100 images."""
+    base = RunConfig(
+        output_dir=output_dir,
+        recipe="adaptation",
+        epochs=50,
+        network=None,
+        data=MRIData(tasks=parse_tasks("radial:15,radial:25,radial:35"), max_images=100),
+    )
+    return base.replace(**settings)
+
+
+def _warm_start(base: RunConfig, settings: dict) -> RunConfig:
+    """``base`` with ``settings`` and the LDA paper's warm start (4.1, section 4): 3 phases for 500
+    epochs, then 2 more every 200 epochs, up to ``num_phases``; ``epochs`` by default the whole
+    schedule."""
+    config = base.replace(**{k: v for k, v in settings.items() if not k.startswith("stair_")})
+    stair = dict(
+        stair_initial_phases=min(3, config.network.num_phases),
+        stair_phases_per_stage=2,
+        stair_first_stage_epochs=500,
+        stair_epochs_per_stage=200,
+    )
+    stair.update({k: v for k, v in settings.items() if k.startswith("stair_")})
+    config = config.replace(**stair)
+    if "epochs" not in settings:
+        stages = -(
+            -(config.network.num_phases - config.stair.initial_phases) // config.stair.phases_per_stage
+        )
+        first = config.stair.first_stage_epochs or config.stair.epochs_per_stage
+        config = config.replace(epochs=first + stages * config.stair.epochs_per_stage)
+    return config
+
+
+def lda_mri_config(output_dir: str, ratio: float, **settings) -> RunConfig:
+    """CS-MRI with LDA (LDA paper 4.2.3): the conventional recipe with the LDA network at radial
+    ``ratio`` percent, warm-started, batch 4 (a decision: the paper is silent), Adam 1e-4."""
+    base = RunConfig(
+        output_dir=output_dir,
+        recipe="conventional",
+        network=lda_paper_network(num_phases=11),
+        optimizer=OptimizerConfig(learning_rate=1e-4),
+        data=MRIData(tasks=(Task("radial", ratio / 100),), batch_size=4),
+    )
+    return _warm_start(base, settings)
+
+
+def block_cs_config(output_dir: str, ratio: float, learned: bool = False, **settings) -> RunConfig:
+    """Block CS of natural images with LDA (LDA paper 4.2.1; ``learned``: 4.2.2) at ``ratio``
+    percent: 33 x 33 blocks and crops with a prescribed matrix (``Q`` fitted on the crops), 32 x 32
+    blocks in 96 x 96 crops when learned; Adam 1e-4, warm-started."""
+    data = BlockCSData(
+        ratio=ratio / 100,
+        learned=learned,
+        block_size=32 if learned else 33,
+        crop_size=96 if learned else 33,
+        crops=89_600 if learned else 88_912,
+        batch_size=16 if learned else 64,
+    )
+    base = RunConfig(
+        output_dir=output_dir,
+        recipe="block_cs",
+        network=lda_paper_network(),
+        optimizer=OptimizerConfig(learning_rate=1e-4),
+        data=data,
+    )
+    return _warm_start(base, settings)

@@ -1,0 +1,274 @@
+"""One training run end to end for any :class:`Recipe`: run directory, settings check, resume,
+common callbacks, ``fit``, ``model.keras``.
+
+Output directory layout::
+
+    config.json       the run's settings (stored once), package version, git commit, and the
+                      history of invocations (what each changed, when it finished)
+    checkpoints/      resumable checkpoints (every epoch by default)
+    logs/             TensorBoard: Keras scalars (train/, validation/) and loa/ (steps, kappa, images)
+    history.csv       per-epoch logs;  stair_history.json  phase growth (when stair training)
+    stages/           phases_<K>.keras: the network at the end of each stair stage
+    model.keras       the trained network (written at the end, atomically)
+
+Running the same settings again reuses a finished run or resumes from the newest checkpoint. A
+resume or reuse compares the settings with the stored ones (:func:`lda_tf.training.config.differences`):
+more epochs extend the run, logging and runtime settings may change (each invocation is recorded),
+anything that changes what is trained raises :class:`SettingsMismatch`. Nothing is written before
+the settings, the data and the network have been checked; a directory holding no checkpoint and
+only the files a start writes (a start that failed or was killed early) starts afresh.
+``overwrite`` retrains from scratch, and replaces only a directory this package wrote.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import datetime
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from lda_tf.atomic import atomic_file, save_model
+from lda_tf.loa.model import UnrolledLOA
+from lda_tf.provenance import run_record
+from lda_tf.training.bilevel import BilevelConfig
+from lda_tf.training.callbacks import LOATensorBoard, NonFiniteGuard, StairTraining
+from lda_tf.training.checkpoint import ResumableCheckpoint, restore_latest
+from lda_tf.training.config import SettingsMismatch, TrainingConfig, differences, display, to_json
+from lda_tf.training.trainer import LOATrainer
+
+CONFIG = "config.json"
+# What a start writes before its first checkpoint (a directory holding only these and no checkpoint
+# starts afresh: the start failed or was killed; nothing trained is lost).
+START_UP_FILES = frozenset({CONFIG, "checkpoints", "logs", "history.csv"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Datasets:
+    """What a recipe feeds ``fit``: ``train`` repeats (``steps_per_epoch`` batches an epoch);
+    ``examples`` are ``(inputs, target)`` shown in TensorBoard."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    steps_per_epoch: int
+    examples: object
+
+
+class Recipe(abc.ABC):
+    """One training procedure: its network, data and extra callbacks (``lda_tf.recipes``).
+
+    ``fit`` seeds Keras with ``config.seed``, calls :meth:`datasets`, then :meth:`build_network`
+    under the distribution strategy; either may raise for bad settings (before anything is
+    written)."""
+
+    name: str  # what config.json records as the tool
+    mode: str  # the LOATrainer mode
+    # By flat name: the settings this procedure does not read, and those it needs a value for; the
+    # optional sections (network, stair, bilevel) it uses. The binaries define flags accordingly.
+    unused: frozenset[str] = frozenset()
+    required: frozenset[str] = frozenset()
+    sections: frozenset[str] = frozenset()
+
+    def __init__(self, config: TrainingConfig):
+        self.config = config
+
+    @abc.abstractmethod
+    def datasets(self) -> Datasets: ...
+
+    @abc.abstractmethod
+    def build_network(self) -> UnrolledLOA: ...
+
+    def callbacks(self, output: Path) -> list[keras.callbacks.Callback]:
+        """Callbacks of this procedure besides the common ones."""
+        return []
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+class RunDirectory:
+    """The state of ``output_dir`` and the stored settings it holds (read only until :meth:`start`)."""
+
+    def __init__(self, config: TrainingConfig):
+        self.config = config
+        self.path = Path(config.output_dir)
+        self.record: dict | None = None  # the stored config.json, when the run is to be continued
+        self.changes: list[tuple[str, object, object]] = []  # allowed setting changes of this invocation
+        self.fresh = True  # start from scratch (removing start-up files or, with overwrite, the run)
+
+    # ------------------------------------------------------------------ checks (no writes)
+    def check(self) -> None:
+        """Decide between fresh start, resume and reuse; raise for a directory that is not ours or
+        a run trained under other settings."""
+        path = self.path
+        for parent in (path, *path.parents):
+            if parent.exists() and not parent.is_dir():
+                raise FileExistsError(f"output_dir {path}: {parent} is a file, not a directory")
+        if not path.exists():
+            return
+        entries = sorted(entry.name for entry in path.iterdir())
+        record = self._stored_record()
+        foreign = (
+            f"{path} exists and is not a run directory of lda_tf (it holds {', '.join(entries[:5])}); "
+            "choose another `output_dir`"
+        )
+        if self.config.overwrite:
+            if entries and record is None:
+                raise FileExistsError(f"{foreign} (it is not replaced even with `overwrite`)")
+            return
+        has_checkpoint = tf.train.latest_checkpoint(str(path / "checkpoints")) is not None
+        if not has_checkpoint and set(entries) <= START_UP_FILES and (record or CONFIG not in entries):
+            return  # empty, or a start that failed or was killed before its first checkpoint
+        if record is None:
+            raise FileExistsError(foreign)
+        stored = self._stored_config(record)
+        refused, self.changes = differences(stored, self.config)
+        if refused:
+            listed = "\n".join(f"  {name}: {display(old)} -> {display(new)}" for name, old, new in refused)
+            raise SettingsMismatch(
+                f"{path} holds a run trained under other settings:\n{listed}\n"
+                "Use another `output_dir`, or set `overwrite` to retrain it from scratch."
+            )
+        self.record, self.fresh = record, False
+
+    def _stored_record(self) -> dict | None:
+        """``config.json`` if it is one a run of this package wrote, else None."""
+        try:
+            record = json.loads((self.path / CONFIG).read_text())
+        except (OSError, ValueError):
+            return None
+        ours = isinstance(record, dict) and {"tool", "settings", "lda_tf_version"} <= set(record)
+        return record if ours else None
+
+    def _stored_config(self, record: dict) -> TrainingConfig:
+        """The settings the run has now: as stored, with each invocation's allowed changes."""
+        try:
+            stored = type(self.config).from_dict(record["settings"])
+            for invocation in record.get("invocations", []):
+                stored = stored.replace(**invocation.get("changed", {}))
+        except (TypeError, ValueError) as error:
+            raise SettingsMismatch(
+                f"{self.path / CONFIG}: settings this version cannot compare ({error}); use another "
+                "`output_dir`, or set `overwrite` to retrain it from scratch"
+            ) from error
+        return stored
+
+    @property
+    def finished(self) -> bool:
+        """A finished run whose settings equal the config's (only runtime settings differ)."""
+        if self.fresh or not (self.path / "model.keras").is_file():
+            return False
+        last = self.record.get("invocations", [{}])[-1]
+        return bool(last.get("finished_utc")) and all(name != "epochs" for name, _, _ in self.changes)
+
+    # ------------------------------------------------------------------ writes
+    def start(self, tool: str) -> None:
+        """Clear what a fresh start replaces and record this invocation in ``config.json``."""
+        if self.fresh and self.path.exists():
+            if self.config.overwrite:
+                shutil.rmtree(self.path)
+            else:
+                for name in START_UP_FILES:
+                    entry = self.path / name
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink(missing_ok=True)
+        invocation_base = run_record(tool, {})
+        invocation = dict(
+            started_utc=_now(),
+            git_commit=invocation_base["git_commit"],
+            lda_tf_version=invocation_base["lda_tf_version"],
+            changed={name: to_json(new) for name, _, new in self.changes},
+            finished_utc=None,
+        )
+        if self.fresh:
+            self.record = run_record(tool, self.config.to_dict())
+        self.record.setdefault("invocations", []).append(invocation)
+        self._write()
+
+    def finish(self) -> None:
+        self.record["invocations"][-1]["finished_utc"] = _now()
+        self._write()
+
+    def _write(self) -> None:
+        with atomic_file(self.path / CONFIG) as handle:
+            handle.write(json.dumps(self.record, indent=2) + "\n")
+
+
+def fit(recipe: Recipe) -> Path:
+    """Train as ``recipe.config`` says (module docstring) -> the run's ``model.keras``."""
+    config: TrainingConfig = recipe.config
+    run = RunDirectory(config)
+    run.check()
+    model_path = run.path / "model.keras"
+    if run.finished:
+        return model_path
+
+    keras.utils.set_random_seed(config.seed)
+    datasets = recipe.datasets()
+    strategy = (
+        tf.distribute.MirroredStrategy() if config.distribute == "mirrored" else tf.distribute.get_strategy()
+    )
+    with strategy.scope():
+        network = recipe.build_network()
+        trainer = LOATrainer(
+            network,
+            recipe.mode,
+            config.bilevel or BilevelConfig(),
+            magnitude_loss=network.features.complex_valued,
+        )
+        trainer.compile(
+            keras.optimizers.Adam(config.optimizer.learning_rate),
+            keras.optimizers.Adam(config.optimizer.omega_learning_rate),
+            jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile],
+        )
+
+    # Everything is checked: from here on the run directory is written.
+    run.start(f"lda_tf.recipes ({recipe.name})")
+    output = run.path
+    initial_epoch = restore_latest(trainer, output / "checkpoints")
+    if initial_epoch < config.epochs:
+        _fit(trainer, recipe, datasets, output, initial_epoch)
+    save_model(network, model_path)
+    run.finish()
+    return model_path
+
+
+def _fit(trainer: LOATrainer, recipe: Recipe, datasets: Datasets, output: Path, initial_epoch: int) -> None:
+    config = recipe.config
+    callbacks = [
+        *recipe.callbacks(output),
+        NonFiniteGuard(config.max_consecutive_skips),
+        ResumableCheckpoint(output / "checkpoints", config.checkpoint_every),
+        keras.callbacks.TensorBoard(str(output / "logs")),
+        LOATensorBoard(str(output / "logs"), datasets.examples, config.image_every),
+        keras.callbacks.CSVLogger(str(output / "history.csv"), append=True),
+    ]
+    if config.stair:
+        stair = dataclasses.asdict(config.stair)
+        callbacks.insert(
+            0,
+            StairTraining(
+                **stair,
+                max_phases=trainer.network.num_phases,
+                history_path=str(output / "stair_history.json"),
+                snapshot_dir=str(output / "stages"),
+            ),
+        )
+    steps = datasets.steps_per_epoch
+    with warnings.catch_warnings():  # Keras warns that fit's shuffle does not apply to a tf.data input
+        warnings.filterwarnings("ignore", message=".*shuffle=True.* was passed")
+        trainer.fit(
+            datasets.train.skip(initial_epoch * steps),
+            validation_data=datasets.validation,
+            validation_freq=config.validation_every,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps,
+            callbacks=callbacks,
+            verbose=config.verbose,
+        )
