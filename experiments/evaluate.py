@@ -33,7 +33,7 @@ from lda_tf.evaluation import (
     zero_filling,
 )
 from lda_tf.provenance import run_record
-from lda_tf.report import markdown, table_rows, write_table
+from lda_tf.papers.report import markdown, table_rows, write_table
 
 FLAGS = flags.FLAGS
 BASELINES = ("zero_filling", "tv")

@@ -1,5 +1,5 @@
-"""Reproduce the tables of the meta paper (--paper=meta, lda_tf/reproduce.py lists the steps) or the
-tables and figures of the LDA paper (--paper=lda, lda_tf/lda_paper/reproduce.py) end to end.
+"""Reproduce the tables of the meta paper (--paper=meta, lda_tf/papers/meta.py lists the steps) or the
+tables and figures of the LDA paper (--paper=lda, lda_tf/papers/lda/reproduce.py) end to end.
 
     # The demo (what `make demo` runs): Table 1 in miniature on the embedded sample data, on a CPU:
     python experiments/reproduce.py --table=1 --profile=quick --output_dir=runs/demo
@@ -23,9 +23,9 @@ Watch training with: tensorboard --logdir <output_dir>/runs
 from absl import app, flags
 
 from lda_tf.cli import user_errors_exit
-from lda_tf.lda_paper.profiles import PROFILES as LDA_PROFILES
-from lda_tf.lda_paper.reproduce import LDAReproduction
-from lda_tf.reproduce import PROFILES, Reproduction
+from lda_tf.papers.lda.profiles import PROFILES as LDA_PROFILES
+from lda_tf.papers.lda.reproduce import LDAReproduction
+from lda_tf.papers.meta import PROFILES, Reproduction
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum(

@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from lda_tf.cs import BlockSampling, pad_to_blocks
 from lda_tf.data.natural import NaturalImages, random_patches
-from lda_tf.lda_paper.profiles import LDAProfile
+from lda_tf.papers.lda.profiles import LDAProfile
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.metrics import psnr_peak
 from lda_tf.training.run import RunConfig, fit_network, prepare_output
@@ -138,7 +138,7 @@ def train_natural(
         profile=profile.name,
         training=dataclasses.asdict(config),
     )
-    output = prepare_output(config, "lda_tf.lda_paper (block compressed sensing)", settings)
+    output = prepare_output(config, "lda_tf.papers.lda (block compressed sensing)", settings)
 
     def build() -> UnrolledLOA:
         network = run.network(seed)

@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from lda_tf.lda_paper.report import published
-from lda_tf.lda_paper.reproduce import LDAReproduction
+from lda_tf.papers.lda.report import published
+from lda_tf.papers.lda.reproduce import LDAReproduction
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lda_tf.evaluation import summarize
-from lda_tf.report import PUBLISHED_TABLES, gains, markdown, published_table, table_rows, write_table
+from lda_tf.papers.report import PUBLISHED_TABLES, gains, markdown, published_table, table_rows, write_table
 
 PAPER = Path(__file__).resolve().parents[3] / "shared" / "papers" / "000_3a690aa18282a34d.txt"
 

@@ -34,11 +34,11 @@ from lda_tf.cs import pad_to_blocks
 from lda_tf.data.natural import NaturalImages, load_test_images, load_training_images
 from lda_tf.data.sample import sample_dir
 from lda_tf.evaluation import write_rows
-from lda_tf.lda_paper import figures
-from lda_tf.lda_paper.mri import mri_test_images, score_mri, stage_models, train_mri
-from lda_tf.lda_paper.natural import NaturalRun, reconstruction_parameters, score_natural, train_natural
-from lda_tf.lda_paper.profiles import PROFILES
-from lda_tf.lda_paper.report import grid, mean_by, published
+from lda_tf.papers.lda import figures
+from lda_tf.papers.lda.mri import mri_test_images, score_mri, stage_models, train_mri
+from lda_tf.papers.lda.natural import NaturalRun, reconstruction_parameters, score_natural, train_natural
+from lda_tf.papers.lda.profiles import PROFILES
+from lda_tf.papers.lda.report import grid, mean_by, published
 from lda_tf.loa.solve import LDA_PAPER_SETTINGS, solve
 from lda_tf.metrics import psnr_peak
 from lda_tf.provenance import run_record

@@ -67,9 +67,9 @@ from lda_tf.evaluation import (
     write_rows,
     zero_filling,
 )
-from lda_tf.figures import comparison_figure
+from lda_tf.papers.figures import comparison_figure
 from lda_tf.provenance import run_record
-from lda_tf.report import markdown, published_table, table_rows, write_table
+from lda_tf.papers.report import markdown, published_table, table_rows, write_table
 from lda_tf.training.run import RunConfig, run_training
 
 

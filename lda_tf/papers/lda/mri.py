@@ -21,7 +21,7 @@ import numpy as np
 from lda_tf.data import load_images
 from lda_tf.data.tasks import Task
 from lda_tf.evaluation import metric_rows, network_reconstructor, reconstruct_all, zero_filling
-from lda_tf.lda_paper.profiles import LDAProfile
+from lda_tf.papers.lda.profiles import LDAProfile
 from lda_tf.training.run import RunConfig, run_training
 
 

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from lda_tf.atomic import atomic_file  # noqa: E402
-from lda_tf.report import METHOD_LABELS  # noqa: E402
+from lda_tf.papers.report import METHOD_LABELS  # noqa: E402
 
 
 def default_zoom_box(shape: tuple[int, int]) -> tuple[int, int, int, int]:

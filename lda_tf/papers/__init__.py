@@ -1,0 +1,1 @@
+"""Reproductions of the papers: one framework (common.py), one module per paper, one report, one figures."""
