@@ -1,21 +1,24 @@
-"""Results tables in the meta paper's layout, with its published numbers beside ours.
+"""Tables of every paper as Markdown (and CSV), ours beside the published values
+(:mod:`lda_tf.papers.published`).
 
-The published values of Tables 1-5 of the journal version (Bian et al., J. Imaging 7(11):231,
-2021; ``shared/papers/000``) are stored in ``lda_tf/reference/meta_paper_tables.csv`` (columns:
-table, contrast, mask, ratio, method, metric means and standard deviations, sigma_omega), copied
-from the paper as printed. (Some of its conventional NMSE entries, e.g. Table 1 at 20 %, are larger
-than its 10 % ones; we copy them unchanged.)
+Two layouts:
 
-A table has one block per CS ratio and one row per method (zero-filling, TV, conventional,
-meta-learning): PSNR, SSIM, NMSE as ``mean +- std`` and sigma(omega_i); the published value of the
-same row and our PSNR minus the published one where the paper has the row; then the meta minus
-conventional PSNR gain per ratio and on average, ours and published.
+- :func:`markdown` (the meta paper's, also ``experiments/evaluate.py``'s): one block per CS ratio
+  and one row per method (zero-filling, TV, conventional, meta-learning): PSNR, SSIM, NMSE as
+  ``mean +- std`` and sigma(omega_i); the published value of the same row and our PSNR minus the
+  published one where the paper has the row; then the meta minus conventional PSNR gain per ratio
+  and on average, ours and published. Rows come from :func:`table_rows`.
+- :func:`grid` (the LDA paper's): one row per method, one column per setting, in blocks (ours,
+  published), with extra columns such as ``#Par``.
+
+:func:`group_by` / :func:`mean_by` are the one group-and-mean helper; :func:`write_table` writes a
+table's files atomically.
 """
 
 from __future__ import annotations
 
-import csv
 import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +26,6 @@ import numpy as np
 from lda_tf.atomic import atomic_file
 from lda_tf.evaluation import METRICS, write_rows
 
-PUBLISHED_TABLES = Path(__file__).resolve().parent / "reference" / "meta_paper_tables.csv"
 METHOD_LABELS = {
     "zero_filling": "Zero-filling",
     "tv": "TV",
@@ -39,22 +41,32 @@ TABLE_COLUMNS = (
     "published_sigma_omega",
     "psnr_difference",
 )
+Values = dict[str, dict[str, float]]  # method -> setting -> value
 
 
-def published_table(table: int) -> list[dict]:
-    """The rows of the paper's Table ``table`` (1-5): ratio (percent), method, metrics."""
-    with open(PUBLISHED_TABLES, newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if int(row["table"]) == table]
-    if not rows:
-        raise ValueError(f"the meta paper has Tables 1-5; got {table}")
-    numeric = [name for name in rows[0] if name.endswith(("_mean", "_std")) or name == "sigma_omega"]
+# ---------------------------------------------------------------------- grouping
+def group_by(rows: Iterable[dict], key: str) -> dict[str, list[dict]]:
+    """Rows grouped by ``str(row[key])``, groups in first-seen order."""
+    groups: dict[str, list[dict]] = {}
     for row in rows:
-        row["table"], row["ratio"] = int(row["table"]), float(row["ratio"])
-        for name in numeric:
-            row[name] = float(row[name]) if row[name] else None
-    return rows
+        groups.setdefault(str(row[key]), []).append(row)
+    return groups
 
 
+def mean_by(rows: Iterable[dict], key: str, value: str) -> dict[str, float]:
+    """Mean of ``value`` over rows grouped by ``key`` (in first-seen order)."""
+    return {
+        name: float(np.mean([float(row[value]) for row in members]))
+        for name, members in group_by(rows, key).items()
+    }
+
+
+def mean_grid(rows: Iterable[dict], key: str, value: str, by: str = "method") -> Values:
+    """``{row[by]: {row[key]: mean of value}}``: a :func:`grid` block from per-image rows."""
+    return {name: mean_by(members, key, value) for name, members in group_by(rows, by).items()}
+
+
+# ---------------------------------------------------------------------- the meta paper's layout
 def _method_order(method: str) -> int:
     return list(METHOD_LABELS).index(method) if method in METHOD_LABELS else len(METHOD_LABELS)
 
@@ -77,18 +89,20 @@ def table_rows(summary: list[dict], published: list[dict]) -> list[dict]:
 
 def gains(rows: list[dict]) -> list[dict]:
     """Meta minus conventional PSNR per ratio (ours and published) and their average (ratio None)."""
-    by_ratio: dict[float, dict] = {}
-    for row in rows:
-        by_ratio.setdefault(float(row["ratio"]), {})[row["method"]] = row
     result = []
-    for ratio, methods in by_ratio.items():
+    for ratio, members in group_by(rows, "ratio").items():
+        methods = {row["method"]: row for row in members}
         if "meta" in methods and "conventional" in methods:
             meta, conventional = methods["meta"], methods["conventional"]
             published = None
             if meta["published_psnr_mean"] is not None and conventional["published_psnr_mean"] is not None:
                 published = meta["published_psnr_mean"] - conventional["published_psnr_mean"]
             result.append(
-                dict(ratio=ratio, ours=meta["psnr_mean"] - conventional["psnr_mean"], published=published)
+                dict(
+                    ratio=float(ratio),
+                    ours=meta["psnr_mean"] - conventional["psnr_mean"],
+                    published=published,
+                )
             )
     if result:
         published = [item["published"] for item in result]
@@ -112,7 +126,13 @@ def _number(value, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
-def markdown(title: str, rows: list[dict], notes: list[str] = ()) -> str:
+def _with_notes(lines: list[str], notes: Sequence[str]) -> str:
+    if notes:
+        lines = lines + [""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(title: str, rows: list[dict], notes: Sequence[str] = ()) -> str:
     """The table, the gains and ``notes`` as Markdown; the paper's columns only when it has rows."""
     with_paper = any(row["published_psnr_mean"] is not None for row in rows)
     header = ["CS ratio", "Method", "PSNR", "SSIM", "NMSE", "σ(ω_i)"]
@@ -144,18 +164,66 @@ def markdown(title: str, rows: list[dict], notes: list[str] = ()) -> str:
         for item in table_gains:
             ratio = "average" if item["ratio"] is None else f"{item['ratio']:g}%"
             lines.append(f"| {ratio} | {_number(item['ours'], True)} | {_number(item['published'], True)} |")
-    if notes:
-        lines += [""] + [f"- {note}" for note in notes]
-    return "\n".join(lines) + "\n"
+    return _with_notes(lines, notes)
 
 
+# ---------------------------------------------------------------------- the LDA paper's layout
+def _cell(value: float | None, digits: int) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if digits == 0 else f"{value:.{digits}f}"
+
+
+Block = tuple[
+    str, Values, dict[str, dict[str, float]]
+]  # label, values, extra columns {column: {method: value}}
+
+
+def grid(
+    title: str,
+    settings: list[str],
+    header: list[str],
+    blocks: list[Block],
+    digits: int | Callable[[str, str], int] = 2,
+    notes: Sequence[str] = (),
+) -> str:
+    """Markdown: one row per method, one column per setting (``header`` names them), then each
+    block's extra columns (e.g. ``{"#Par": {method: value}}``); ``blocks`` are groups such as ours
+    and published; ``digits`` may depend on (method, setting)."""
+    extra_columns = list(dict.fromkeys(column for _, _, extra in blocks for column in extra))
+    lines = [
+        f"### {title}",
+        "",
+        "| | Method | " + " | ".join(header + extra_columns) + " |",
+        "|---|---|" + "---|" * (len(header) + len(extra_columns)),
+    ]
+    for label, values, extra in blocks:
+        for method, by_setting in values.items():
+            cells = [
+                _cell(by_setting.get(setting), digits if isinstance(digits, int) else digits(method, setting))
+                for setting in settings
+            ]
+            cells += [_cell(extra.get(column, {}).get(method), 0) for column in extra_columns]
+            lines.append(f"| {label} | {method} | " + " | ".join(cells) + " |")
+    return _with_notes(lines, notes)
+
+
+# ---------------------------------------------------------------------- files
 def write_table(
-    rows: list[dict], markdown_text: str, directory: str | os.PathLike, stem: str
-) -> tuple[Path, Path]:
-    """``<stem>.csv`` and ``<stem>.md`` in ``directory``, each written atomically."""
+    text: str,
+    directory: str | os.PathLike,
+    stem: str,
+    rows: list[dict] | None = None,
+    columns: Sequence[str] = TABLE_COLUMNS,
+) -> tuple[Path, Path | None]:
+    """``<stem>.md`` in ``directory`` and, given ``rows``, ``<stem>.csv``; each written atomically.
+    Returns (Markdown path, CSV path or None)."""
     directory = Path(directory)
-    csv_path, markdown_path = directory / f"{stem}.csv", directory / f"{stem}.md"
-    write_rows(rows, csv_path, TABLE_COLUMNS)
+    markdown_path = directory / f"{stem}.md"
     with atomic_file(markdown_path, "w") as handle:
-        handle.write(markdown_text)
-    return csv_path, markdown_path
+        handle.write(text)
+    if rows is None:
+        return markdown_path, None
+    csv_path = directory / f"{stem}.csv"
+    write_rows(rows, csv_path, columns)
+    return markdown_path, csv_path

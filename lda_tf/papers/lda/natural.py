@@ -24,9 +24,9 @@ import tensorflow as tf
 
 from lda_tf.cs import BlockSampling, pad_to_blocks
 from lda_tf.data.natural import NaturalImages, random_patches
-from lda_tf.papers.lda.profiles import LDAProfile
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.metrics import psnr_peak
+from lda_tf.papers.lda.profiles import LDAProfile
 from lda_tf.training.run import RunConfig, fit_network, prepare_output
 
 VALIDATION_CROPS = 64

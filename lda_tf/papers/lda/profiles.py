@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from lda_tf.papers.common import Profile, Registry
+
 
 @dataclasses.dataclass(frozen=True)
-class LDAProfile:
-    name: str
+class LDAProfile(Profile):
     num_filters: int  # d of Tables 1-3 and the figures
     num_layers: int  # l
     max_phases: int  # K of Tables 1-2 and Figures 6 (right) and 7
@@ -50,7 +51,6 @@ class LDAProfile:
     mri_downsample: int
     mri_steps_per_epoch: int | None
     convergence_iterations: int  # cap on the iterations past the trained phases (Figure 7)
-    description: str
 
     def stage_count(self, phases: int) -> int:
         """Stages of the warm start 3, 5, ... up to ``phases``."""
@@ -60,8 +60,8 @@ class LDAProfile:
         return self.first_stage_epochs + (self.stage_count(phases) - 1) * self.epochs_per_stage
 
 
-PROFILES = {
-    "paper": LDAProfile(
+PROFILES = Registry.of_profiles(
+    LDAProfile(
         "paper",
         num_filters=32,
         num_layers=4,
@@ -91,7 +91,7 @@ PROFILES = {
         "epochs) +2 "
         "(200 epochs) ..., Adam 1e-4)",
     ),
-    "quick": LDAProfile(
+    LDAProfile(
         "quick",
         num_filters=16,
         num_layers=4,
@@ -124,7 +124,7 @@ PROFILES = {
         "Tables 4-5 at 3 phases instead of 7, CS-MRI at half resolution with 3, 5, 7 phases; numbers "
         "are not comparable to the paper's",
     ),
-    "smoke": LDAProfile(
+    LDAProfile(
         "smoke",
         num_filters=4,
         num_layers=2,
@@ -153,4 +153,4 @@ PROFILES = {
         description="SMOKE profile: checks the chain runs (tiny network, 2 steps a stage); its "
         "numbers mean nothing",
     ),
-}
+)
