@@ -131,7 +131,7 @@ def _reproduction():
     if FLAGS.table and FLAGS.figure:
         raise ValueError("give --table or --figure, not both")
     paper = PAPERS[FLAGS.paper]
-    for option in {option for other in PAPERS.values() for option in other.data_options}:
+    for option in dict.fromkeys(option for other in PAPERS.values() for option in other.data_options):
         if FLAGS[option].value and option not in paper.data_options:
             raise ValueError(f"--{option} belongs to --paper={_owners(option)}")
     experiment = (
