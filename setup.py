@@ -26,7 +26,7 @@ setup(
         "h5py",
         # tf.summary and the TensorBoard UI; TensorFlow 2.21 no longer installs it.
         "tensorboard",
-        # Figures of the reproduced tables (lda_tf/figures.py).
+        # Figures of the reproduced tables (lda_tf/papers/figures.py).
         "matplotlib",
     ],
     extras_require={

@@ -18,22 +18,13 @@ import keras
 from absl import app, flags
 
 from lda_tf.atomic import atomic_directory
-from lda_tf.baselines import select_tv_weight
 from lda_tf.cli import flag_values, is_size_pair, user_errors_exit
-from lda_tf.data import load_images, parse_tasks, single_task_batches
+from lda_tf.comparison import ZERO_FILLING, Method, compare, tv_method
+from lda_tf.data import load_images, parse_tasks
 from lda_tf.data.sample import sample_dir
-from lda_tf.evaluation import (
-    evaluate,
-    network_reconstructor,
-    summarize,
-    task_weight,
-    training_settings,
-    tv,
-    write_rows,
-    zero_filling,
-)
+from lda_tf.evaluation import summarize, training_settings, write_rows
+from lda_tf.papers.report import markdown, table_rows, write_table
 from lda_tf.provenance import run_record
-from lda_tf.report import markdown, table_rows, write_table
 
 FLAGS = flags.FLAGS
 BASELINES = ("zero_filling", "tv")
@@ -94,31 +85,21 @@ def main(argv):
                 "tasks; task i must be the one omega_i was trained for"
             )
     images = _images(settings, FLAGS.split)
-    validation = _images(settings, "val") if FLAGS.model == "tv" and not FLAGS.tv_weight else None
-    network_reconstruct = network_reconstructor(network) if network is not None else None
+    notes = [f"model: {FLAGS.model}; data: {settings['dataset_dir']} ({FLAGS.split}, {len(images)} images)"]
+    if FLAGS.model == "zero_filling":
+        method, tv_weights = ZERO_FILLING, {}
+    elif FLAGS.model == "tv":
+        validation = None if FLAGS.tv_weight else _images(settings, "val")
+        method, tv_weights = tv_method(validation, FLAGS.tv_weight, FLAGS.batch_size)
+    else:
+        method, tv_weights = Method.of_network("meta" if network.num_tasks else "conventional", network), {}
     with atomic_directory(FLAGS.output_dir, FLAGS.overwrite) as staging:
-        rows, weights, notes = (
-            [],
-            {},
-            [f"model: {FLAGS.model}; data: {settings['dataset_dir']} ({FLAGS.split}, {len(images)} images)"],
-        )
-        for index, task in enumerate(tasks):
-            if FLAGS.model == "zero_filling":
-                method, reconstruct = "zero_filling", zero_filling
-            elif FLAGS.model == "tv":
-                weight = FLAGS.tv_weight or select_tv_weight(
-                    single_task_batches(validation, task, FLAGS.batch_size, shuffle=False)
-                )
-                method, reconstruct = "tv", tv(weight)
-                notes.append(f"TV weight for {task.name}: {weight:g}")
-            else:
-                method, reconstruct = "meta" if network.num_tasks else "conventional", network_reconstruct
-                weights[(task.name, method)] = task_weight(network, index)
-            rows += evaluate(reconstruct, images, task, method, index, FLAGS.batch_size)
+        rows, weights, _ = compare([method], images, tasks, FLAGS.batch_size)
+        notes += [f"TV weight for {task}: {weight:g}" for task, weight in tv_weights.items()]
         write_rows(rows, staging / "per_image.csv")
         summary = table_rows(summarize(rows, weights), published=[])
         text = markdown(f"Evaluation of {FLAGS.model}", summary, notes)
-        write_table(summary, text, staging, "summary")
+        write_table(text, staging, "summary", summary)
         record = run_record("experiments/evaluate.py", {**flag_values(), "resolved": settings})
         (staging / "config.json").write_text(json.dumps(record, indent=2) + "\n")
     print(text)

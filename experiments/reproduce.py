@@ -1,5 +1,6 @@
-"""Reproduce the tables of the meta paper (--paper=meta, lda_tf/reproduce.py lists the steps) or the
-tables and figures of the LDA paper (--paper=lda, lda_tf/lda_paper/reproduce.py) end to end.
+"""Reproduce a paper's table or figure end to end: --paper=meta (the meta paper's Tables 1-5,
+lda_tf/papers/meta.py lists the steps) or --paper=lda (the LDA paper's Tables 1-5 and Figures 6-7,
+lda_tf/papers/lda/reproduce.py). The papers are listed in lda_tf/papers/registry.py.
 
     # The demo (what `make demo` runs): Table 1 in miniature on the embedded sample data, on a CPU:
     python experiments/reproduce.py --table=1 --profile=quick --output_dir=runs/demo
@@ -22,32 +23,69 @@ Watch training with: tensorboard --logdir <output_dir>/runs
 
 from absl import app, flags
 
+from lda_tf.checks import check_choice
 from lda_tf.cli import user_errors_exit
-from lda_tf.lda_paper.profiles import PROFILES as LDA_PROFILES
-from lda_tf.lda_paper.reproduce import LDAReproduction
-from lda_tf.reproduce import PROFILES, Reproduction
+from lda_tf.papers.registry import PAPERS
 
 FLAGS = flags.FLAGS
+
+
+def _numbers(kind: str, papers=None) -> list[str]:
+    """The numbers N of the experiments ``<kind>N`` of ``papers`` (default: all)."""
+    found = {
+        name.removeprefix(kind)
+        for paper in papers or PAPERS.values()
+        for name in paper.experiments
+        if name.startswith(kind)
+    }
+    return sorted(found, key=int)
+
+
+def _range(numbers: list[str]) -> str:
+    values = [int(n) for n in numbers]
+    if not values:
+        return ""
+    contiguous = len(values) > 2 and values == list(range(values[0], values[-1] + 1))
+    return f"{values[0]}..{values[-1]}" if contiguous else "|".join(numbers)
+
+
+def _owners(option: str) -> str:
+    return "|".join(name for name, paper in PAPERS.items() if option in paper.data_options)
+
+
 flags.DEFINE_enum(
-    "paper",
-    "meta",
-    ["meta", "lda"],
-    "meta: the meta-learning paper's Tables 1-5 (BraTS); lda: the LDA paper's Tables 1-5 and Figures 6-7.",
+    "paper", "meta", list(PAPERS), "; ".join(f"{name}: {paper.description}" for name, paper in PAPERS.items())
 )
 flags.DEFINE_enum(
-    "table", None, ["1", "2", "3", "4", "5"], "Which table of the chosen paper (--paper=meta: default 1)."
+    "table",
+    None,
+    _numbers("table"),
+    "Which table of the chosen paper ("
+    + "; ".join(
+        f"--paper={name}: {_range(_numbers('table', [paper]))}"
+        + (f", default {paper.default_experiment.removeprefix('table')}" if paper.default_experiment else "")
+        for name, paper in PAPERS.items()
+        if _numbers("table", [paper])
+    )
+    + ").",
 )
 flags.DEFINE_enum(
     "figure",
     None,
-    ["6", "7"],
-    "--paper=lda only: Figure 6 (GD-Net/AGD-Net/LDA versus phases) or 7 "
-    "(convergence past the trained phases).",
+    _numbers("figure"),
+    "Which figure of the chosen paper ("
+    + "; ".join(
+        f"--paper={name}: "
+        + ", ".join(f"{n} ({paper.experiments['figure' + n]})" for n in _numbers("figure", [paper]))
+        for name, paper in PAPERS.items()
+        if _numbers("figure", [paper])
+    )
+    + ").",
 )
 flags.DEFINE_enum(
     "profile",
     "quick",
-    sorted(set(PROFILES) | set(LDA_PROFILES)),
+    sorted({name for paper in PAPERS.values() for name in paper.profiles}),
     "paper: the paper's settings; quick: scaled down for a CPU; smoke: checks the chain only.",
 )
 flags.DEFINE_string("output_dir", None, "Directory for data, runs, tables and figures.")
@@ -55,7 +93,8 @@ flags.DEFINE_string(
     "brats_dir",
     None,
     "--paper=meta: raw BraTS 2018, the folder holding "
-    "MICCAI_BraTS_2018_Data_Training/ and MICCAI_BraTS_2018_Data_Validation/.",
+    "MICCAI_BraTS_2018_Data_Training/ and MICCAI_BraTS_2018_Data_Validation/ (for --paper=lda "
+    "--table=3, convert it with data_prep/brats.py and pass --dataset_dir).",
 )
 flags.DEFINE_string(
     "dataset_dir",
@@ -87,67 +126,39 @@ flags.mark_flag_as_required("output_dir")
 flags.register_validator("seed", lambda value: value >= 0, "--seed must be >= 0")
 
 
-def _check_flags() -> None:
+def _reproduction():
+    """The chosen paper's reproduction of the chosen experiment, from the flags."""
     if FLAGS.table and FLAGS.figure:
         raise ValueError("give --table or --figure, not both")
-    if FLAGS.paper == "lda" and not (FLAGS.table or FLAGS.figure):
-        raise ValueError("--paper=lda needs --table=1..5 or --figure=6|7")
-    if FLAGS.paper == "meta":
-        if FLAGS.figure or FLAGS.train_dir or FLAGS.test_dir:
-            raise ValueError("--figure, --train_dir and --test_dir belong to --paper=lda")
-    elif FLAGS.brats_dir:
+    paper = PAPERS[FLAGS.paper]
+    for option in dict.fromkeys(option for other in PAPERS.values() for option in other.data_options):
+        if FLAGS[option].value and option not in paper.data_options:
+            raise ValueError(f"--{option} belongs to --paper={_owners(option)}")
+    experiment = (
+        f"table{FLAGS.table}" if FLAGS.table else f"figure{FLAGS.figure}" if FLAGS.figure else None
+    ) or paper.default_experiment
+    if experiment is None:
+        wanted = [f"--{kind}={_range(_numbers(kind, [paper]))}" for kind in ("table", "figure")]
         raise ValueError(
-            "--brats_dir belongs to --paper=meta; for --paper=lda --table=3 convert BraTS with "
-            "data_prep/brats.py and pass --dataset_dir"
+            f"--paper={FLAGS.paper} needs " + " or ".join(w for w in wanted if not w.endswith("="))
         )
-
-
-def _run_meta() -> None:
-    reproduction = Reproduction(
-        int(FLAGS.table or 1),
-        FLAGS.profile,
-        FLAGS.output_dir,
-        FLAGS.brats_dir,
-        FLAGS.dataset_dir,
-        FLAGS.seed,
-        FLAGS.overwrite,
-        FLAGS.verbose,
-    )
-    result = reproduction.run()
-    print(result["markdown"])
-    print(f"table:  {result['table_markdown']} (and {result['table_csv'].name})")
-    print(f"figure: {result['figure']}")
-    print(f"per-image metrics: {result['per_image']}")
-    print(f"TensorBoard logs: {result['logs']}  (make tensorboard LOGDIR={result['logs']})")
-
-
-def _run_lda() -> None:
-    experiment = f"table{FLAGS.table}" if FLAGS.table else f"figure{FLAGS.figure}"
-    reproduction = LDAReproduction(
+    check_choice(experiment, paper.experiments, f"--table/--figure of --paper={FLAGS.paper}")
+    check_choice(FLAGS.profile, paper.profiles, "--profile")
+    return paper(
         experiment,
         FLAGS.profile,
         FLAGS.output_dir,
-        FLAGS.train_dir,
-        FLAGS.test_dir,
-        FLAGS.dataset_dir,
-        FLAGS.seed,
-        FLAGS.overwrite,
-        FLAGS.verbose,
+        seed=FLAGS.seed,
+        overwrite=FLAGS.overwrite,
+        verbose=FLAGS.verbose,
+        **{option: FLAGS[option].value for option in paper.data_options},
     )
-    result = reproduction.run()
-    print(result["markdown"])
-    print(f"table:  {result['table_markdown']}")
-    if "figure" in result:
-        print(f"figure: {result['figure']}")
-    print(f"per-image results: {result['per_image']}")
-    print(f"TensorBoard logs: {result['logs']}  (make tensorboard LOGDIR={result['logs']})")
 
 
 @user_errors_exit
 def main(argv):
     del argv
-    _check_flags()
-    _run_meta() if FLAGS.paper == "meta" else _run_lda()
+    print(_reproduction().run().summary())
 
 
 if __name__ == "__main__":

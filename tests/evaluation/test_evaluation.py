@@ -11,8 +11,8 @@ import pytest
 from lda_tf import metrics
 from lda_tf.data.tasks import Task
 from lda_tf.evaluation import evaluate, reconstruct_all, summarize, zero_filling
-from lda_tf.figures import comparison_figure
 from lda_tf.mri import MRIOperator, make_mask, simulate_kspace
+from lda_tf.papers.figures import comparison_figure
 from tests.training.helpers import images
 
 TASK = Task("radial", 0.3)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from lda_tf.evaluation import summarize
-from lda_tf.report import PUBLISHED_TABLES, gains, markdown, published_table, table_rows, write_table
+from lda_tf.papers.published import REFERENCE, lda_values, meta_table
+from lda_tf.papers.report import gains, grid, markdown, mean_by, mean_grid, table_rows, write_table
 
 PAPER = Path(__file__).resolve().parents[3] / "shared" / "papers" / "000_3a690aa18282a34d.txt"
 
@@ -20,22 +21,22 @@ def test_published_tables_have_every_row():
         (4, [15, 25, 35]),
         (5, [10, 20, 30, 40]),
     ]:
-        rows = published_table(table)
+        rows = meta_table(table)
         assert [(row["ratio"], row["method"]) for row in rows] == [
             (float(r), m) for r in ratios for m in ("conventional", "meta")
         ]
         assert all(row["sigma_omega"] is None for row in rows if row["method"] == "conventional")
         assert all(0 < row["sigma_omega"] < 1 for row in rows if row["method"] == "meta")
     with pytest.raises(ValueError, match="Tables 1-5"):
-        published_table(6)
+        meta_table(6)
 
 
 def test_published_values_spot_checks():
     """Values typed from the journal version's tables (J. Imaging 7(11):231)."""
-    table1 = {(row["ratio"], row["method"]): row for row in published_table(1)}
+    table1 = {(row["ratio"], row["method"]): row for row in meta_table(1)}
     assert table1[(10.0, "meta")]["psnr_mean"] == 23.2672 and table1[(10.0, "meta")]["sigma_omega"] == 0.9218
     assert table1[(40.0, "conventional")]["ssim_std"] == 0.0422
-    table5 = {(row["ratio"], row["method"]): row for row in published_table(5)}
+    table5 = {(row["ratio"], row["method"]): row for row in meta_table(5)}
     assert (
         table5[(40.0, "meta")]["nmse_mean"] == 0.0171 and table5[(20.0, "conventional")]["psnr_std"] == 1.2819
     )
@@ -65,7 +66,7 @@ def test_published_values_equal_the_papers_text():
         ]
         + [row["sigma_omega"]]
         for table in range(1, 6)
-        for row in published_table(table)
+        for row in meta_table(table)
     }
     assert len(expected) == 36 and stored == expected
 
@@ -86,7 +87,7 @@ def test_table_rows_gains_and_markdown(tmp_path):
         + _rows("conventional", 20, [29.0, 29.0])
     )
     summary = summarize(rows, {("radial_10", "meta"): 0.9, ("radial_20", "meta"): 0.8})
-    table = table_rows(summary, published_table(1))
+    table = table_rows(summary, meta_table(1))
     assert [(row["ratio"], row["method"]) for row in table] == [
         (10, "zero_filling"),
         (10, "conventional"),
@@ -115,9 +116,40 @@ def test_table_rows_gains_and_markdown(tmp_path):
         in text
     )
     assert "| average | +2.0000 |" in text and "- a note" in text
-    csv_path, markdown_path = write_table(table, text, tmp_path, "table1")
+    markdown_path, csv_path = write_table(text, tmp_path, "table1", table)
     assert markdown_path.read_text() == text and csv_path.read_text().count("\n") == 6
 
 
-def test_reference_file_ships_with_the_package():
-    assert PUBLISHED_TABLES.is_file() and PUBLISHED_TABLES.parent.name == "reference"
+def test_reference_files_ship_with_the_package():
+    for paper in ("meta", "lda"):
+        assert (REFERENCE / f"{paper}_paper_tables.csv").is_file()
+    assert REFERENCE.parent.name == "lda_tf"
+
+
+def test_group_and_mean_keep_first_seen_order():
+    rows = [
+        dict(method="LDA", setting="10", psnr=30.0),
+        dict(method="x0", setting="10", psnr=20.0),
+        dict(method="LDA", setting="10", psnr=32.0),
+        dict(method="LDA", setting="25", psnr=35.0),
+    ]
+    assert mean_by(rows, "setting", "psnr") == {"10": 82.0 / 3, "25": 35.0}
+    assert mean_grid(rows, "setting", "psnr") == {"LDA": {"10": 31.0, "25": 35.0}, "x0": {"10": 20.0}}
+
+
+def test_grid_layout_and_write_table_without_csv(tmp_path):
+    text = grid(
+        "Table 1: t",
+        ["10", "25"],
+        ["10%", "25%"],
+        [("ours", {"LDA": {"10": 31.0}}, {"#Par": {"LDA": 1234}}), ("published", lda_values(1, "psnr"), {})],
+        notes=["n"],
+    )
+    lines = text.splitlines()
+    assert lines[0] == "### Table 1: t" and lines[2] == "| | Method | 10% | 25% | #Par |"
+    assert (
+        "| ours | LDA | 31.00 | - | 1,234 |" in lines and "| published | LDA | 27.42 | 32.92 | - |" in lines
+    )
+    assert lines[-1] == "- n"
+    markdown_path, csv_path = write_table(text, tmp_path, "table1")
+    assert csv_path is None and markdown_path.read_text() == text

@@ -43,34 +43,23 @@ this table uses from scratch (converted data and other tables' runs are kept).
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from lda_tf.baselines import select_tv_weight
-from lda_tf.data import load_images, parse_tasks, single_task_batches
+from lda_tf.comparison import ZERO_FILLING, Method, compare, tv_method
+from lda_tf.data import load_images, parse_tasks
 from lda_tf.data.brats import DATASET_URL, BratsProtocol, convert_brats
 from lda_tf.data.sample import sample_dir
 from lda_tf.data.shards import read_manifest
 from lda_tf.data.tasks import META_TRAINING_TASK_SPEC, Task
-from lda_tf.evaluation import (
-    metric_rows,
-    network_reconstructor,
-    reconstruct_all,
-    summarize,
-    task_weight,
-    tv,
-    write_rows,
-    zero_filling,
-)
-from lda_tf.figures import comparison_figure
-from lda_tf.provenance import run_record
-from lda_tf.recipes import adaptation_config, conventional_config, meta_config, train
-from lda_tf.report import markdown, published_table, table_rows, write_table
+from lda_tf.evaluation import network_reconstructor, summarize
+from lda_tf.papers import common
+from lda_tf.papers.figures import comparison_figure
+from lda_tf.papers.published import meta_table
+from lda_tf.papers.report import markdown, table_rows, write_table
+from lda_tf.recipes import adaptation_config, conventional_config, meta_config
 
 PRESETS = {"meta": meta_config, "conventional": conventional_config, "adaptation": adaptation_config}
 
@@ -104,18 +93,16 @@ TABLES = {
 
 
 @dataclasses.dataclass(frozen=True)
-class Profile:
-    name: str
+class MetaProfile(common.Profile):
     network: dict  # UnrolledLOA overrides of meta and conventional networks
     meta: dict  # settings of each mode's preset (lda_tf.recipes), by flat name
     conventional: dict
     adaptation: dict
     downsample: int
-    description: str
 
 
-PROFILES = {
-    "paper": Profile(
+PROFILES = common.Registry.of_profiles(
+    MetaProfile(
         "paper",
         network={},
         meta=dict(epochs=100),
@@ -126,7 +113,7 @@ PROFILES = {
         "2000 epochs at "
         "batch 25 on train+val, adaptation 50 epochs on 100 images)",
     ),
-    "quick": Profile(
+    MetaProfile(
         "quick",
         network=dict(num_phases=3),
         meta=dict(epochs=4),
@@ -138,7 +125,7 @@ PROFILES = {
         "instead of 11, meta 4 epochs instead of 100, conventional 15 instead of 2000 (batch 8), "
         "adaptation 4 instead of 50; numbers are not comparable to the paper's",
     ),
-    "smoke": Profile(
+    MetaProfile(
         "smoke",
         network=dict(num_phases=1),
         meta=dict(epochs=1, steps_per_epoch=2, max_images=4),
@@ -149,7 +136,7 @@ PROFILES = {
         "phase, 2 steps per "
         "run); its numbers mean nothing",
     ),
-}
+)
 
 
 def locate_brats_releases(brats_dir: str) -> tuple[Path, Path]:
@@ -175,7 +162,7 @@ def locate_brats_releases(brats_dir: str) -> tuple[Path, Path]:
     return training[0], validation[0]
 
 
-class Reproduction:
+class MetaReproduction(common.Reproduction):
     """One table (:data:`TABLES`) by one profile (:data:`PROFILES`) into ``output_dir``.
 
     Data: ``brats_dir`` (raw BraTS 2018, converted here by the paper's protocol), else
@@ -183,51 +170,43 @@ class Reproduction:
     sample (single-contrast MNI152 slices, labelled as such).
     """
 
-    def __init__(
-        self,
-        table: int,
-        profile: str,
-        output_dir: str,
-        brats_dir: str | None = None,
-        dataset_dir: str | None = None,
-        seed: int = 0,
-        overwrite: bool = False,
-        verbose: int = 2,
-        log=print,
-    ):
-        if table not in TABLES:
-            raise ValueError(f"--table must be one of {sorted(TABLES)}; got {table}")
-        if profile not in PROFILES:
-            raise ValueError(f"--profile must be one of {sorted(PROFILES)}; got {profile!r}")
+    paper = "meta"
+    description = "the meta-learning paper's Tables 1-5 (BraTS)"
+    experiments = {f"table{number}": spec.title for number, spec in TABLES.items()}
+    default_experiment = "table1"
+    profiles = PROFILES
+    data_options = ("brats_dir", "dataset_dir")
+
+    def __init__(self, experiment: str, profile: str, output_dir: str, **options):
+        super().__init__(experiment, profile, output_dir, **options)
+        self.spec = TABLES[int(self.experiment.removeprefix("table"))]
+        brats_dir, dataset_dir = self.data["brats_dir"], self.data["dataset_dir"]
         if brats_dir and dataset_dir:
-            raise ValueError("give --brats_dir (raw BraTS) or --dataset_dir (converted), not both")
-        self.spec, self.profile = TABLES[table], PROFILES[profile]
-        self.output = Path(output_dir)
+            raise ValueError("give brats_dir (raw BraTS) or dataset_dir (converted), not both")
         self.brats_releases = locate_brats_releases(brats_dir) if brats_dir else None  # fail fast
         if dataset_dir:  # fail fast on a directory that is not a converted dataset, or of another contrast
             modality = read_manifest(dataset_dir).get("protocol", {}).get("modality")
             if modality and modality != self.spec.contrast:
                 raise ValueError(
-                    f"--dataset_dir {dataset_dir} holds {modality.upper()} images; Table {table} is "
-                    f"{self.spec.contrast.upper()}"
+                    f"dataset_dir {dataset_dir} holds {modality.upper()} images; Table {self.spec.number} "
+                    f"is {self.spec.contrast.upper()}"
                 )
-        self.dataset_dir = dataset_dir
-        self.seed, self.overwrite, self.verbose, self.log = seed, overwrite, verbose, log
-        self.timings: dict[str, float] = {}
+
+    def settings(self) -> dict:
+        return {**super().settings(), "brats_releases": [str(p) for p in self.brats_releases or ()]}
 
     # ------------------------------------------------------------------ data
     def data_source(self) -> tuple[str, str]:
         """(converted dataset directory, a label for the report)."""
+        contrast = self.spec.contrast
         if self.brats_releases:
-            converted = self.output / "data" / f"brats_{self.spec.contrast}"
+            converted = self.output / "data" / f"brats_{contrast}"
             if not (converted / "manifest.json").is_file():
-                self.log(f"converting BraTS 2018 {self.spec.contrast.upper()} into {converted} ...")
-                convert_brats(*self.brats_releases, converted, BratsProtocol(modality=self.spec.contrast))
-            return str(
-                converted
-            ), f"BraTS 2018 {self.spec.contrast.upper()} (converted by the paper's protocol)"
-        if self.dataset_dir:
-            return self.dataset_dir, f"converted dataset {self.dataset_dir}"
+                self.log(f"converting BraTS 2018 {contrast.upper()} into {converted} ...")
+                convert_brats(*self.brats_releases, converted, BratsProtocol(modality=contrast))
+            return str(converted), f"BraTS 2018 {contrast.upper()} (converted by the paper's protocol)"
+        if self.data["dataset_dir"]:
+            return self.data["dataset_dir"], f"converted dataset {self.data['dataset_dir']}"
         return str(sample_dir()), (
             "embedded sample: MNI152 template slices (one contrast, T1-weighted), "
             "NOT BraTS; 60/30/20 train/val/test images"
@@ -239,25 +218,22 @@ class Reproduction:
     # ------------------------------------------------------------------ training
     def train(self, name: str, mode: str, dataset_dir: str, tasks: str, **overrides) -> keras.Model:
         """One training run under ``runs/name`` (reused when finished, resumed otherwise)."""
-        start = time.perf_counter()
         settings = {**getattr(self.profile, mode), **overrides}
         if mode != "adaptation":
             settings.update(self.profile.network)
-        config = PRESETS[mode](
-            str(self.output / "runs" / name),
-            dataset_dir=dataset_dir,
-            tasks=tasks,
-            downsample=self.profile.downsample,
-            seed=self.seed,
-            verbose=self.verbose,
-            overwrite=self.overwrite,
-            **settings,
-        )
-        if self.overwrite or not (Path(config.output_dir) / "model.keras").is_file():
-            self.log(f"training {name} ({mode}, tasks {tasks}) ...")
-        model_path = train(config)  # reuses a finished run only if it was trained under these settings
-        self.timings[f"train {name}"] = time.perf_counter() - start
-        return keras.models.load_model(model_path)
+
+        def config(directory: Path):
+            return PRESETS[mode](
+                str(directory),
+                dataset_dir=dataset_dir,
+                tasks=tasks,
+                downsample=self.profile.downsample,
+                seed=self.seed,
+                verbose=self.verbose,
+                **settings,
+            )
+
+        return keras.models.load_model(self.train_or_reuse(name, config, f"{mode}, tasks {tasks}"))
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(
@@ -268,50 +244,25 @@ class Reproduction:
         meta: keras.Model,
         conventional: dict[Task, keras.Model],
     ) -> tuple[list[dict], dict, dict, dict]:
-        """Every method on every task's test images: per-image rows, sigma(omega_i) per task, the
-        TV weight chosen per task on the validation split, and the reconstructions of the middle
-        test image (for the figure) as ``{method: {ratio: image}}``."""
-        start = time.perf_counter()
-        val = self.images(dataset_dir, "val")
-        rows, weights, tv_weights, figure_recons = [], {}, {}, {}
-        meta_reconstruct = network_reconstructor(meta)
-        for index, task in enumerate(tasks):
-            tv_weights[task.name] = select_tv_weight(single_task_batches(val, task, 8, shuffle=False))
-            methods = {
-                "zero_filling": (zero_filling, 0),
-                "tv": (tv(tv_weights[task.name]), 0),
-                "conventional": (network_reconstructor(conventional[task]), 0),
-                "meta": (meta_reconstruct, index),
-            }
-            for method, (reconstruct, task_index) in methods.items():
-                recons = reconstruct_all(reconstruct, test, task, task_index)
-                rows += metric_rows(test, recons, task, method)
-                figure_recons.setdefault(method, {})[task.ratio * 100] = recons[len(test) // 2]
-            weights[(task.name, "meta")] = task_weight(meta, index)
-        self.timings["evaluation"] = time.perf_counter() - start
+        """Every method on every task's test images (:func:`lda_tf.comparison.compare`): per-image
+        rows, sigma(omega_i) per task, the TV weight chosen per task on the validation split, and
+        the reconstructions of the middle test image (for the figure) as ``{method: {ratio: image}}``."""
+        tv, tv_weights = tv_method(self.images(dataset_dir, "val"))
+        per_task = {task: network_reconstructor(network) for task, network in conventional.items()}
+        methods = [ZERO_FILLING, tv, Method("conventional", per_task.get), Method.of_network("meta", meta)]
+        with self.timed("evaluation"):
+            rows, weights, figure_recons = compare(methods, test, tasks, keep_image=len(test) // 2)
         return rows, weights, tv_weights, figure_recons
 
     # ------------------------------------------------------------------ the whole table
-    def run(self) -> dict:
-        """Everything; returns paths and the Markdown table."""
-        table_dir = self.output / f"table{self.spec.number}"
-        if table_dir.exists() and self.overwrite:
-            shutil.rmtree(table_dir)
-        table_dir.mkdir(parents=True, exist_ok=True)
-        settings = dict(
-            table=self.spec.number,
-            profile=self.profile.name,
-            brats_releases=[str(p) for p in self.brats_releases or ()],
-            dataset_dir=self.dataset_dir,
-            seed=self.seed,
-            overwrite=self.overwrite,
-        )
-        (table_dir / "config.json").write_text(
-            json.dumps(run_record("experiments/reproduce.py", settings), indent=2) + "\n"
-        )
+    @property
+    def folder(self) -> Path:
+        return self.output / f"table{self.spec.number}"
 
+    def reproduce(self) -> common.Result:
+        """Data, training, evaluation, the table and the figure."""
+        folder, number, contrast = self.folder, self.spec.number, self.spec.contrast
         dataset_dir, data_label = self.data_source()
-        contrast = self.spec.contrast
         meta = self.train(f"meta_{contrast}", "meta", dataset_dir, META_TRAINING_TASK_SPEC)
         tasks = parse_tasks(self.spec.tasks)
         if self.spec.adapted:
@@ -321,7 +272,7 @@ class Reproduction:
                 "adaptation",
                 dataset_dir,
                 self.spec.tasks,
-                init_model=str(self.output / "runs" / f"meta_{contrast}" / "model.keras"),
+                init_model=str(self.runs / f"meta_{contrast}" / "model.keras"),
             )
         conventional = {
             task: self.train(
@@ -333,40 +284,30 @@ class Reproduction:
         test = self.images(dataset_dir, "test")
         rows, weights, tv_weights, figure_recons = self.evaluate(dataset_dir, test, tasks, meta, conventional)
 
-        write_rows(rows, table_dir / "per_image.csv")
-        result_rows = table_rows(summarize(rows, weights), published_table(self.spec.number))
+        per_image = self.write_per_image(rows)
+        result_rows = table_rows(summarize(rows, weights), meta_table(number))
         notes = [
             f"data: {data_label}; {len(test)} test images per task",
             self.profile.description,
             "TV weight per task (best validation PSNR): "
             + ", ".join(f"{name} {w:g}" for name, w in tv_weights.items()),
-            "published values: journal version, Table "
-            + str(self.spec.number)
-            + " (BraTS 2018 "
-            + contrast.upper()
-            + ", 160x180, 11 phases)",
-            "wall time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.timings.items()),
+            f"published values: journal version, Table {number} (BraTS 2018 {contrast.upper()}, 160x180, "
+            "11 phases)",
+            self.timing_note(),
         ]
-        title = f"Table {self.spec.number}: {self.spec.title}"
+        title = f"Table {number}: {self.spec.title}"
         text = markdown(title, result_rows, notes)
-        csv_path, markdown_path = write_table(result_rows, text, table_dir, f"table{self.spec.number}")
+        markdown_path, csv_path = write_table(text, folder, f"table{number}", result_rows)
         masks = {task.ratio * 100: task.mask(test.shape[1:]) for task in tasks}
         figure_index = len(test) // 2
         figure = comparison_figure(
             test[figure_index],
             {m: figure_recons[m] for m in ("conventional", "meta")},
             masks,
-            table_dir / f"figure{self.spec.number}.png",
+            folder / f"figure{number}.png",
             title=f"{title} — test image {figure_index}",
         )
-        return dict(
-            markdown=text,
-            table_csv=csv_path,
-            table_markdown=markdown_path,
-            figure=figure,
-            per_image=table_dir / "per_image.csv",
-            logs=self.output / "runs",
-        )
+        return common.Result(text, markdown_path, per_image, self.runs, csv_path, (figure,))
 
 
 def _task_spec(task: Task) -> str:

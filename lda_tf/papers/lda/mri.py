@@ -21,25 +21,24 @@ import numpy as np
 from lda_tf.data import load_images
 from lda_tf.data.tasks import Task
 from lda_tf.evaluation import metric_rows, network_reconstructor, reconstruct_all, zero_filling
-from lda_tf.lda_paper.profiles import LDAProfile
-from lda_tf.recipes import lda_mri_config, train
+from lda_tf.papers.lda.profiles import LDAProfile
+from lda_tf.recipes import RunConfig, lda_mri_config
 
 
 def mri_task(ratio: float) -> Task:
     return Task("radial", ratio / 100)
 
 
-def train_mri(
+def mri_config(
     ratio: float,
     directory: Path,
     dataset_dir: str,
     profile: LDAProfile,
     seed: int,
-    overwrite: bool,
     verbose: int,
-) -> Path:
-    """Train the CS-MRI LDA of one ratio into ``directory`` (a finished run is reused when its
-    settings are these) -> its ``stages/``."""
+) -> RunConfig:
+    """The settings that train the CS-MRI LDA of one ratio into ``directory`` (its stage snapshots
+    land in ``stages/``)."""
     config = lda_mri_config(
         str(directory),
         ratio,
@@ -56,11 +55,9 @@ def train_mri(
         stair_first_stage_epochs=profile.first_stage_epochs,
         stair_epochs_per_stage=profile.epochs_per_stage,
         seed=seed,
-        overwrite=overwrite,
         verbose=verbose,
     )
-    train(config)
-    return directory / "stages"
+    return config
 
 
 def stage_models(stages: Path) -> dict[int, Path]:

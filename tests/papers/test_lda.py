@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from lda_tf.lda_paper.report import published
-from lda_tf.lda_paper.reproduce import LDAReproduction
+from lda_tf.papers.lda.reproduce import LDAReproduction
+from lda_tf.papers.published import lda_values as published
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +32,11 @@ def _rows(path):
 
 def test_table1_block_cs_prescribed_sampling(output):
     result = _run("table1", output)
-    text = result["markdown"]
+    text = result.markdown
     assert "| ours | LDA |" in text and "| ours | initialization x0 |" in text
     assert "| published | LDA | 27.42 | 32.92 | 38.50 | 27,967 |" in text
     assert "not Set11" in text and "SMOKE profile" in text
-    rows = _rows(result["per_image"])
+    rows = _rows(result.per_image)
     assert len(rows) == 3 * 2 * 2  # ratios x methods x test images
     for ratio in (10, 25, 50):
         run = output / "runs" / f"block_r{ratio}_lda_d4_l2_K5"
@@ -52,10 +52,10 @@ def test_figure7_reuses_the_50_percent_run_and_phi_never_increases(output):
     stamp = model.stat().st_mtime
     result = _run("figure7", output)
     assert model.stat().st_mtime == stamp  # reused, not retrained
-    assert "phi non-increasing: yes" in result["markdown"]
-    assert "(Lyapunov, Lemma A4) rose in 0 iterations" in result["markdown"]
-    assert result["figure"].read_bytes()[:4] == b"\x89PNG"
-    rows = _rows(result["per_image"])
+    assert "phi non-increasing: yes" in result.markdown
+    assert "(Lyapunov, Lemma A4) rose in 0 iterations" in result.markdown
+    assert result.figures[0].read_bytes()[:4] == b"\x89PNG"
+    rows = _rows(result.per_image)
     assert len(rows) >= 6 and all(np.isfinite(float(row["psnr"])) for row in rows)
 
 
@@ -63,8 +63,8 @@ def test_figure7_reuses_the_50_percent_run_and_phi_never_increases(output):
 def test_figure6_gd_agd_and_lda_versus_phases(output):
     result = _run("figure6", output)
     for label in ("LDA", "GD-Net", "AGD-Net"):
-        assert f"| ours | {label} |" in result["markdown"]
-    assert "K=3" in result["markdown"] and "K=5" in result["markdown"]
+        assert f"| ours | {label} |" in result.markdown
+    assert "K=3" in result.markdown and "K=5" in result.markdown
     assert (output / "runs" / "block_r10_agd_d4_l2_K5" / "model.keras").is_file()
 
 
@@ -72,8 +72,8 @@ def test_figure6_gd_agd_and_lda_versus_phases(output):
 def test_table2_learned_sampling(output):
     result = _run("table2", output)
     assert (
-        "jointly learned A" in result["markdown"]
-        and "| published | AMP-Net | 29.45 | 35.90 | 229,254 |" in result["markdown"]
+        "jointly learned A" in result.markdown
+        and "| published | AMP-Net | 29.45 | 35.90 | 229,254 |" in result.markdown
     )
     assert (output / "runs" / "learned_r30_lda_d4_l2_K5" / "model.keras").is_file()
 
@@ -82,9 +82,9 @@ def test_table2_learned_sampling(output):
 @pytest.mark.parametrize("table, column", [("table4", "d=2"), ("table5", "l=1")])
 def test_tables_4_and_5_network_complexity(output, table, column):
     result = _run(table, output)
-    text = result["markdown"]
+    text = result.markdown
     assert column in text and "| ours | parameters |" in text and "| ours | time per image (s) |" in text
-    parameters = {row["setting"]: int(row["parameters"]) for row in _rows(result["per_image"])}
+    parameters = {row["setting"]: int(row["parameters"]) for row in _rows(result.per_image)}
     # g's kernels 9 d + (l - 1) 9 d^2, eps0, and alpha, tau per phase (3 phases)
     expected = (
         {"2": 9 * 2 + 3 * 9 * 4 + 1 + 6, "4": 9 * 4 + 3 * 9 * 16 + 1 + 6}
@@ -97,10 +97,10 @@ def test_tables_4_and_5_network_complexity(output, table, column):
 @pytest.mark.slow
 def test_table3_cs_mri_with_the_phase_curve(output):
     result = _run("table3", output)
-    text = result["markdown"]
+    text = result.markdown
     assert "| ours | LDA |" in text and "| ours | Zero-filling |" in text and "| published | VN |" in text
-    assert "embedded sample" in text and result["figure"].is_file()
-    methods = {row["method"] for row in _rows(result["per_image"])}
+    assert "embedded sample" in text and result.figures[0].is_file()
+    methods = {row["method"] for row in _rows(result.per_image)}
     assert methods == {"zero_filling", "LDA K=3", "LDA K=5"}
 
 
@@ -116,9 +116,10 @@ def test_binary_flag_errors(tmp_path):
     checks = [
         (["--paper=lda"], "--paper=lda needs --table=1..5 or --figure=6|7"),
         (["--paper=lda", "--table=1", "--figure=7"], "not both"),
-        (["--paper=lda", "--table=1", f"--train_dir={tmp_path / 'missing'}"], "--train_dir"),
+        (["--paper=lda", "--table=1", f"--train_dir={tmp_path / 'missing'}"], "train_dir"),
         (["--paper=lda", "--table=3", "--brats_dir=/x"], "--brats_dir belongs to --paper=meta"),
-        (["--figure=6"], "belong to --paper=lda"),
+        (["--figure=6"], "argument `--table/--figure of --paper=meta` must be one of 'table1'"),
+        (["--train_dir=/x"], "--train_dir belongs to --paper=lda"),
     ]
     for args, message in checks:
         result = subprocess.run(

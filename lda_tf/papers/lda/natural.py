@@ -23,10 +23,10 @@ import tensorflow as tf
 
 from lda_tf.cs import pad_to_blocks
 from lda_tf.data.natural import NaturalImages
-from lda_tf.lda_paper.profiles import LDAProfile
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.metrics import psnr_peak
-from lda_tf.recipes import block_cs_config, train
+from lda_tf.papers.lda.profiles import LDAProfile
+from lda_tf.recipes import RunConfig, block_cs_config
 
 VALIDATION_CROPS = 64
 
@@ -64,17 +64,15 @@ def reconstruction_parameters(network: UnrolledLOA) -> int:
     )
 
 
-def train_natural(
+def natural_config(
     run: NaturalRun,
     directory: Path,
     train_dir: str | None,
     profile: LDAProfile,
     seed: int,
-    overwrite: bool,
     verbose: int,
-) -> Path:
-    """Train ``run`` into ``directory`` with the block-CS recipe (resuming; a finished run is reused
-    when its settings are these) -> ``model.keras``."""
+) -> RunConfig:
+    """The block-CS recipe's settings that train ``run`` into ``directory``."""
     count, batch = (
         (profile.learned_crops, profile.learned_batch)
         if run.learned
@@ -99,10 +97,9 @@ def train_natural(
         stair_first_stage_epochs=profile.first_stage_epochs,
         stair_epochs_per_stage=profile.epochs_per_stage,
         seed=seed,
-        overwrite=overwrite,
         verbose=verbose,
     )
-    return train(config)
+    return config
 
 
 def score_natural(network: UnrolledLOA, test: NaturalImages, initial: bool = False) -> list[dict]:

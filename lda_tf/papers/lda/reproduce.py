@@ -21,10 +21,6 @@ reused, unfinished ones resume; ``overwrite`` retrains the experiment's runs.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import shutil
-import time
 from pathlib import Path
 
 import keras
@@ -33,54 +29,48 @@ import numpy as np
 from lda_tf.cs import pad_to_blocks
 from lda_tf.data.natural import NaturalImages, load_test_images, load_training_images
 from lda_tf.data.sample import sample_dir
-from lda_tf.evaluation import write_rows
-from lda_tf.lda_paper import figures
-from lda_tf.lda_paper.mri import mri_test_images, score_mri, stage_models, train_mri
-from lda_tf.lda_paper.natural import NaturalRun, reconstruction_parameters, score_natural, train_natural
-from lda_tf.lda_paper.profiles import PROFILES
-from lda_tf.lda_paper.report import grid, mean_by, published
 from lda_tf.loa.solve import LDA_PAPER_SETTINGS, solve
 from lda_tf.metrics import psnr_peak
-from lda_tf.provenance import run_record
+from lda_tf.papers import common, figures
+from lda_tf.papers.lda.mri import mri_config, mri_test_images, score_mri, stage_models
+from lda_tf.papers.lda.natural import NaturalRun, natural_config, reconstruction_parameters, score_natural
+from lda_tf.papers.lda.profiles import PROFILES
+from lda_tf.papers.published import lda_values as published
+from lda_tf.papers.report import grid, mean_by, mean_grid, write_table
 
-EXPERIMENTS = ("table1", "table2", "table3", "table4", "table5", "figure6", "figure7")
+EXPERIMENTS = {
+    "table1": "block CS, prescribed orthonormal Gaussian A, 33x33 blocks, ratios 10/25/50 %",
+    "table2": "block CS with jointly learned sampling, 32x32 blocks, ratios 10/30 %",
+    "table3": "CS-MRI, radial 10/20/30 %; Figure 6 left (PSNR vs phases)",
+    "table4": "depth d of g's kernels, block CS 10 %",
+    "table5": "number of convolutions l, block CS 10 %",
+    "figure6": "GD-Net, AGD-Net, LDA: PSNR versus phases, block CS 10 %",
+    "figure7": "convergence past the trained phases",
+}
 PAPER_NOTE = "published: LDA paper (Chen, Liu, Ye, Zhang), Set11 for Tables 1, 2, 4, 5"
 
 
-class LDAReproduction:
+class LDAReproduction(common.Reproduction):
     """One experiment of :data:`EXPERIMENTS` by one profile into ``output_dir``."""
 
-    def __init__(
-        self,
-        experiment: str,
-        profile: str,
-        output_dir: str,
-        train_dir: str | None = None,
-        test_dir: str | None = None,
-        dataset_dir: str | None = None,
-        seed: int = 0,
-        overwrite: bool = False,
-        verbose: int = 2,
-        log=print,
-    ):
-        if experiment not in EXPERIMENTS:
-            raise ValueError(f"LDA experiment must be one of {EXPERIMENTS}; got {experiment!r}")
-        if profile not in PROFILES:
-            raise ValueError(f"--profile must be one of {sorted(PROFILES)}; got {profile!r}")
-        for flag, folder in (
-            ("--train_dir", train_dir),
-            ("--test_dir", test_dir),
-            ("--dataset_dir", dataset_dir),
-        ):
+    paper = "lda"
+    description = "the LDA paper's Tables 1-5 and Figures 6-7"
+    experiments = EXPERIMENTS
+    profiles = PROFILES
+    data_options = ("train_dir", "test_dir", "dataset_dir")
+
+    def __init__(self, experiment: str, profile: str, output_dir: str, **options):
+        super().__init__(experiment, profile, output_dir, **options)
+        for name, folder in self.data.items():
             if folder and not Path(folder).is_dir():
-                raise FileNotFoundError(f"{flag} {folder} is not a directory")
-        self.experiment, self.profile = experiment, PROFILES[profile]
-        self.output = Path(output_dir)
-        self.train_dir, self.test_dir, self.dataset_dir = train_dir, test_dir, dataset_dir
-        self.seed, self.overwrite, self.verbose, self.log = seed, overwrite, verbose, log
-        self.timings: dict[str, float] = {}
+                raise FileNotFoundError(f"{name} {folder} is not a directory")
+        self.train_dir, self.test_dir, self.dataset_dir = (self.data[name] for name in self.data_options)
         self._train: NaturalImages | None = None
         self._test: NaturalImages | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.output / f"lda_{self.experiment}"
 
     # ------------------------------------------------------------------ data and runs
     @property
@@ -107,15 +97,12 @@ class LDAReproduction:
         return NaturalRun(**{**defaults, **fields})
 
     def train(self, run: NaturalRun) -> Path:
-        start = time.perf_counter()
-        directory = self.output / "runs" / run.name
-        if self.overwrite or not (directory / "model.keras").is_file():
-            self.log(f"training {run.name} ...")
-        path = train_natural(
-            run, directory, self.train_dir, self.profile, self.seed, self.overwrite, self.verbose
+        return self.train_or_reuse(
+            run.name,
+            lambda directory: natural_config(
+                run, directory, self.train_dir, self.profile, self.seed, self.verbose
+            ),
         )
-        self.timings[f"train {run.name}"] = time.perf_counter() - start
-        return path
 
     def test(self, path: Path, method: str, setting: str, initial: bool = False) -> list[dict]:
         network = keras.models.load_model(path)
@@ -135,7 +122,7 @@ class LDAReproduction:
             path = self.train(self.natural(ratio=ratio, learned=learned))
             rows += self.test(path, "initialization x0", str(ratio), initial=True)
             rows += self.test(path, "LDA", str(ratio))
-        ours = _by_method(rows, "psnr")
+        ours = mean_grid(rows, "setting", "psnr")
         parameters = {"LDA": max(row["parameters"] for row in rows if row["method"] == "LDA")}
         paper_par = {method: values[""] for method, values in published(table, "params").items()}
         kind = (
@@ -162,17 +149,16 @@ class LDAReproduction:
         label = self.dataset_dir or "embedded sample (MNI152 template slices, NOT the paper's brain images)"
         rows, curves, test = [], {}, mri_test_images(dataset_dir, self.profile)
         for ratio in (10, 20, 30):
-            start = time.perf_counter()
-            directory = (
-                self.output
-                / "runs"
-                / f"mri_r{ratio}_lda_d{self.profile.mri_num_filters}_K{self.profile.mri_max_phases}"
+            name = f"mri_r{ratio}_lda_d{self.profile.mri_num_filters}_K{self.profile.mri_max_phases}"
+            model = self.train_or_reuse(
+                name,
+                lambda directory, ratio=ratio: mri_config(
+                    ratio, directory, dataset_dir, self.profile, self.seed, self.verbose
+                ),
             )
-            stages = train_mri(
-                ratio, directory, dataset_dir, self.profile, self.seed, self.overwrite, self.verbose
-            )
-            ratio_rows = score_mri(stages, test, ratio)
-            self.timings[f"mri {ratio}%"] = time.perf_counter() - start
+            stages = model.parent / "stages"
+            with self.timed(f"test mri {ratio}%"):
+                ratio_rows = score_mri(stages, test, ratio)
             rows += ratio_rows
             curves[f"{ratio}%"] = {
                 int(m.split("=")[1]): v
@@ -181,15 +167,14 @@ class LDAReproduction:
                 ).items()
             }
         final = f"LDA K={self.profile.mri_max_phases}"
-        ours: dict = {}
-        for row in rows:
-            if row["method"] in ("zero_filling", final):
-                name = "Zero-filling" if row["method"] == "zero_filling" else "LDA"
-                for metric in ("psnr", "relerr", "ssim"):
-                    ours.setdefault(name, {}).setdefault(f"{row['ratio']:g}:{metric}", []).append(row[metric])
-        ours = {
-            method: {key: float(np.mean(values)) for key, values in by.items()} for method, by in ours.items()
-        }
+        labels = {"zero_filling": "Zero-filling", final: "LDA"}
+        cells = [
+            dict(method=labels[row["method"]], cell=f"{row['ratio']:g}:{metric}", value=row[metric])
+            for row in rows
+            if row["method"] in labels
+            for metric in ("psnr", "relerr", "ssim")
+        ]
+        ours = mean_grid(cells, "cell", "value")
         paper: dict = {}
         for metric in ("psnr", "relerr", "ssim"):
             for method, values in published(3, metric).items():
@@ -218,7 +203,7 @@ class LDAReproduction:
                 ),
                 self.profile.description,
                 PAPER_NOTE + "; Table 3: 50 brain images of 190x190",
-                self._timing_note(),
+                self.timing_note(),
             ],
         )
         return rows, text, curves
@@ -303,15 +288,14 @@ class LDAReproduction:
             counter[0] += 1
             return np.array([psnr_peak(image, recon, 1.0)])
 
-        start = time.perf_counter()
-        result = solve(
-            network,
-            padded,
-            max_iterations=self.profile.convergence_iterations,
-            observe=observe,
-            **LDA_PAPER_SETTINGS,
-        )
-        self.timings["solve"] = time.perf_counter() - start
+        with self.timed("solve"):
+            result = solve(
+                network,
+                padded,
+                max_iterations=self.profile.convergence_iterations,
+                observe=observe,
+                **LDA_PAPER_SETTINGS,
+            )
         figure = figures.convergence(
             result,
             image,
@@ -372,31 +356,11 @@ class LDAReproduction:
         ]
         if initial:
             notes.insert(1, f"initialization x0: {initial}")
-        return notes + [self._timing_note()]
+        return notes + [self.timing_note()]
 
-    def _timing_note(self) -> str:
-        return "wall time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.timings.items())
-
-    def run(self) -> dict:
-        """The experiment; returns its Markdown and output paths."""
-        folder = self.output / f"lda_{self.experiment}"
-        if folder.exists() and self.overwrite:
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        settings = dict(
-            paper="lda",
-            experiment=self.experiment,
-            profile=dataclasses.asdict(self.profile),
-            train_dir=self.train_dir,
-            test_dir=self.test_dir,
-            dataset_dir=self.dataset_dir,
-            seed=self.seed,
-            overwrite=self.overwrite,
-        )
-        (folder / "config.json").write_text(
-            json.dumps(run_record("experiments/reproduce.py --paper=lda", settings), indent=2) + "\n"
-        )
-        outputs: dict = {}
+    def reproduce(self) -> common.Result:
+        """The experiment: its table (or summary) and figure."""
+        figures_written: tuple[Path, ...] = ()
         if self.experiment in ("table1", "table2"):
             learned = self.experiment == "table2"
             rows, text = self.table_block_cs(
@@ -404,29 +368,19 @@ class LDAReproduction:
             )
         elif self.experiment == "table3":
             rows, text, curves = self.table_mri()
-            outputs["figure"] = figures.psnr_versus_phases(
-                curves, "CS-MRI: PSNR versus phases (Figure 6, left)", folder / "figure6_left.png"
+            figures_written = (
+                figures.psnr_versus_phases(
+                    curves, "CS-MRI: PSNR versus phases (Figure 6, left)", self.folder / "figure6_left.png"
+                ),
             )
         elif self.experiment in ("table4", "table5"):
             rows, text = self.table_complexity(int(self.experiment[-1]))
         elif self.experiment == "figure6":
-            rows, text, outputs["figure"] = self.figure_ablation()
+            rows, text, figure = self.figure_ablation()
+            figures_written = (figure,)
         else:
-            rows, text, outputs["figure"] = self.figure_convergence()
-        write_rows(rows, folder / "per_image.csv")
-        markdown_path = folder / f"{self.experiment}.md"
-        markdown_path.write_text(text)
-        return dict(
-            markdown=text,
-            table_markdown=markdown_path,
-            per_image=folder / "per_image.csv",
-            logs=self.output / "runs",
-            **outputs,
-        )
-
-
-def _by_method(rows: list[dict], metric: str) -> dict[str, dict[str, float]]:
-    methods: dict[str, list[dict]] = {}
-    for row in rows:
-        methods.setdefault(row["method"], []).append(row)
-    return {method: mean_by(members, "setting", metric) for method, members in methods.items()}
+            rows, text, figure = self.figure_convergence()
+            figures_written = (figure,)
+        per_image = self.write_per_image(rows)
+        markdown_path, _ = write_table(text, self.folder, self.experiment)
+        return common.Result(text, markdown_path, per_image, self.runs, figures=figures_written)

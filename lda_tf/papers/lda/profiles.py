@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from lda_tf.papers.common import Profile, Registry
+
 
 @dataclasses.dataclass(frozen=True)
-class LDAProfile:
-    name: str
+class LDAProfile(Profile):
     num_filters: int  # d of Tables 1-3 and the figures
     num_layers: int  # l
     max_phases: int  # K of Tables 1-2 and Figures 6 (right) and 7
@@ -50,7 +51,6 @@ class LDAProfile:
     mri_downsample: int
     mri_steps_per_epoch: int | None
     convergence_iterations: int  # cap on the iterations past the trained phases (Figure 7)
-    description: str
 
     def stage_count(self, phases: int) -> int:
         """Stages of the warm start 3, 5, ... up to ``phases``."""
@@ -60,97 +60,88 @@ class LDAProfile:
         return self.first_stage_epochs + (self.stage_count(phases) - 1) * self.epochs_per_stage
 
 
-PROFILES = {
-    "paper": LDAProfile(
-        "paper",
-        num_filters=32,
-        num_layers=4,
-        max_phases=15,
-        first_stage_epochs=500,
-        epochs_per_stage=200,
-        steps_per_epoch=None,
-        block_crops=88_912,
-        block_batch=64,
-        learned_crops=89_600,
-        learned_batch=16,
-        learning_rate=1e-4,
-        kernel_scale=1.0,
-        complexity_phases=7,
-        complexity_depths=(8, 16, 32, 48),
-        complexity_layers=(2, 4, 6),
-        complexity_filters=32,
-        test_images=None,
-        test_size=256,
-        mri_num_filters=32,
-        mri_max_phases=11,
-        mri_batch=4,
-        mri_downsample=1,
-        mri_steps_per_epoch=None,
-        convergence_iterations=20_000,
-        description="paper profile: LDA paper section 4 (l=4, d=32, 15 phases by warm start 3 (500 "
-        "epochs) +2 "
-        "(200 epochs) ..., Adam 1e-4)",
-    ),
-    "quick": LDAProfile(
-        "quick",
-        num_filters=16,
-        num_layers=4,
-        max_phases=5,
-        first_stage_epochs=3,
-        epochs_per_stage=2,
-        steps_per_epoch=40,
-        block_crops=4096,
-        block_batch=32,
-        learned_crops=1024,
-        learned_batch=4,
-        learning_rate=3e-3,
-        kernel_scale=0.5,
-        complexity_phases=3,
-        complexity_depths=(8, 16, 32, 48),
-        complexity_layers=(2, 4, 6),
-        complexity_filters=32,
-        test_images=None,
-        test_size=256,
-        mri_num_filters=16,
-        mri_max_phases=7,
-        mri_batch=6,
-        mri_downsample=2,
-        mri_steps_per_epoch=15,
-        convergence_iterations=300,
-        description="QUICK profile, scaled down for a CPU: d=16 (Tables 4-5: their own d, l), 5 "
-        "phases (3, then 5) "
-        "instead of 15, 3+2 epochs of 40 steps instead of 500+200+..., Adam 3e-3 instead of 1e-4, "
-        "g's kernels start at Xavier x 0.5, "
-        "Tables 4-5 at 3 phases instead of 7, CS-MRI at half resolution with 3, 5, 7 phases; numbers "
-        "are not comparable to the paper's",
-    ),
-    "smoke": LDAProfile(
-        "smoke",
-        num_filters=4,
-        num_layers=2,
-        max_phases=5,
-        first_stage_epochs=1,
-        epochs_per_stage=1,
-        steps_per_epoch=2,
-        block_crops=600,
-        block_batch=8,
-        learned_crops=8,
-        learned_batch=2,
-        learning_rate=1e-3,
-        kernel_scale=1.0,
-        complexity_phases=3,
-        complexity_depths=(2, 4),
-        complexity_layers=(1, 2),
-        complexity_filters=4,
-        test_images=2,
-        test_size=66,
-        mri_num_filters=4,
-        mri_max_phases=5,
-        mri_batch=4,
-        mri_downsample=10,
-        mri_steps_per_epoch=2,
-        convergence_iterations=5,
-        description="SMOKE profile: checks the chain runs (tiny network, 2 steps a stage); its "
-        "numbers mean nothing",
-    ),
-}
+PAPER = LDAProfile(
+    "paper",
+    num_filters=32,
+    num_layers=4,
+    max_phases=15,
+    first_stage_epochs=500,
+    epochs_per_stage=200,
+    steps_per_epoch=None,
+    block_crops=88_912,
+    block_batch=64,
+    learned_crops=89_600,
+    learned_batch=16,
+    learning_rate=1e-4,
+    kernel_scale=1.0,
+    complexity_phases=7,
+    complexity_depths=(8, 16, 32, 48),
+    complexity_layers=(2, 4, 6),
+    complexity_filters=32,
+    test_images=None,
+    test_size=256,
+    mri_num_filters=32,
+    mri_max_phases=11,
+    mri_batch=4,
+    mri_downsample=1,
+    mri_steps_per_epoch=None,
+    convergence_iterations=20_000,
+    description="paper profile: LDA paper section 4 (l=4, d=32, 15 phases by warm start 3 (500 epochs) +2 "
+    "(200 epochs) ..., Adam 1e-4)",
+)
+# The other profiles list what they change.
+QUICK = dataclasses.replace(
+    PAPER,
+    name="quick",
+    num_filters=16,
+    max_phases=5,
+    first_stage_epochs=3,
+    epochs_per_stage=2,
+    steps_per_epoch=40,
+    block_crops=4096,
+    block_batch=32,
+    learned_crops=1024,
+    learned_batch=4,
+    learning_rate=3e-3,
+    kernel_scale=0.5,
+    complexity_phases=3,
+    mri_num_filters=16,
+    mri_max_phases=7,
+    mri_batch=6,
+    mri_downsample=2,
+    mri_steps_per_epoch=15,
+    convergence_iterations=300,
+    description="QUICK profile, scaled down for a CPU: d=16 (Tables 4-5: their own d, l), 5 phases "
+    "(3, then 5) instead of 15, 3+2 epochs of 40 steps instead of 500+200+..., Adam 3e-3 instead of 1e-4, "
+    "g's kernels start at Xavier x 0.5, Tables 4-5 at 3 phases instead of 7, CS-MRI at half resolution "
+    "with 3, 5, 7 phases; numbers are not comparable to the paper's",
+)
+SMOKE = dataclasses.replace(
+    QUICK,
+    name="smoke",
+    num_filters=4,
+    num_layers=2,
+    first_stage_epochs=1,
+    epochs_per_stage=1,
+    steps_per_epoch=2,
+    block_crops=600,
+    block_batch=8,
+    learned_crops=8,
+    learned_batch=2,
+    learning_rate=1e-3,
+    kernel_scale=1.0,
+    complexity_depths=(2, 4),
+    complexity_layers=(1, 2),
+    complexity_filters=4,
+    test_images=2,
+    test_size=66,
+    mri_num_filters=4,
+    mri_max_phases=5,
+    mri_batch=4,
+    mri_downsample=10,
+    mri_steps_per_epoch=2,
+    convergence_iterations=5,
+    description="SMOKE profile: checks the chain runs (tiny network, 2 steps a stage); its numbers mean "
+    "nothing",
+)
+PROFILES = Registry.of_profiles(PAPER, QUICK, SMOKE)

@@ -1,0 +1,201 @@
+"""What every paper's reproduction shares: the experiment's output folder and its ``config.json``,
+profiles, train-or-reuse of the training runs, timings, and the :class:`Result` the binary prints.
+
+A paper is a :class:`Reproduction` subclass (``papers/meta.py``, ``papers/lda/``) that names its
+experiments (``table1``, ``figure7``, ...), its profiles (a :class:`Registry` of frozen
+:class:`Profile` dataclasses) and the data options it takes, and implements :meth:`reproduce`.
+``experiments/reproduce.py`` dispatches through :data:`lda_tf.papers.registry.PAPERS`.
+
+Output directory of every paper::
+
+    runs/<run>/                  each training run (config, checkpoints, TensorBoard logs, model),
+                                 shared by the paper's experiments
+    <experiment folder>/         config.json (settings, version, commit), per_image.csv, the table
+                                 (.md, and .csv where the paper has one), figures
+
+A finished run is reused only when its stored settings equal the ones the experiment asks for,
+an unfinished one resumes; :func:`lda_tf.recipes.train` compares them, and
+:meth:`Reproduction.train_or_reuse` is the one place a reproduction trains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import ClassVar, Generic, TypeVar
+
+from lda_tf import recipes
+from lda_tf.atomic import atomic_file
+from lda_tf.checks import check_choice
+from lda_tf.evaluation import write_rows
+from lda_tf.provenance import run_record
+from lda_tf.recipes import RunConfig
+
+T = TypeVar("T")
+TOOL = "experiments/reproduce.py"
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """A named set of a paper's settings (``paper``, ``quick``, ``smoke``); papers add fields."""
+
+    name: str
+    description: str  # printed with every table: how far the settings are from the paper's
+
+
+class Registry(Mapping[str, T], Generic[T]):
+    """Named choices of one kind (profiles, papers): a read-only mapping whose :meth:`choose`
+    checks the name with :func:`lda_tf.checks.check_choice`."""
+
+    def __init__(self, kind: str, items: Mapping[str, T]):
+        self.kind, self._items = kind, dict(items)
+
+    @classmethod
+    def of_profiles(cls, *profiles: Profile) -> Registry:
+        return cls("profile", {profile.name: profile for profile in profiles})
+
+    def choose(self, name: str) -> T:
+        return self._items[check_choice(name, self._items, self.kind)]
+
+    def __getitem__(self, name: str) -> T:
+        return self._items[name]
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What one experiment wrote."""
+
+    markdown: str  # the table (or the figure's summary) as printed
+    table_markdown: Path
+    per_image: Path  # every test image's numbers
+    logs: Path  # TensorBoard logs of the training runs
+    table_csv: Path | None = None
+    figures: tuple[Path, ...] = ()
+
+    def summary(self) -> str:
+        """The table and where everything is, as the binary prints it."""
+        table = f"table:  {self.table_markdown}" + (f" (and {self.table_csv.name})" if self.table_csv else "")
+        lines = [self.markdown, table]
+        lines += [f"figure: {figure}" for figure in self.figures]
+        lines += [
+            f"per-image results: {self.per_image}",
+            f"TensorBoard logs: {self.logs}  (make tensorboard LOGDIR={self.logs})",
+        ]
+        return "\n".join(lines)
+
+
+class Reproduction:
+    """One experiment of a paper by one profile into ``output_dir``.
+
+    Subclasses set :attr:`paper`, :attr:`experiments` (name -> title), :attr:`profiles`,
+    :attr:`data_options` (the keyword arguments, also flag names, naming their data) and
+    implement :meth:`reproduce`; :meth:`run` prepares the folder, writes ``config.json``, times.
+    """
+
+    paper: ClassVar[str]
+    description: ClassVar[str]
+    experiments: ClassVar[Mapping[str, str]]
+    default_experiment: ClassVar[str | None] = None
+    profiles: ClassVar[Registry[Profile]]
+    data_options: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        experiment: str,
+        profile: str,
+        output_dir: str,
+        seed: int = 0,
+        overwrite: bool = False,
+        verbose: int = 2,
+        log=print,
+        **data,
+    ):
+        self.experiment = check_choice(experiment, self.experiments, "experiment")
+        self.profile = self.profiles.choose(profile)
+        for name in data:
+            check_choice(name, self.data_options, "data option")
+        self.data = {name: data.get(name) for name in self.data_options}
+        self.output = Path(output_dir)
+        self.seed, self.overwrite, self.verbose, self.log = seed, overwrite, verbose, log
+        self.timings: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ outputs
+    @property
+    def folder(self) -> Path:
+        """The experiment's result folder (``<output>/<experiment>``; papers may rename it)."""
+        return self.output / self.experiment
+
+    @property
+    def runs(self) -> Path:
+        return self.output / "runs"
+
+    def settings(self) -> dict:
+        """What ``config.json`` records: the experiment, the profile and its values, the data."""
+        return dict(
+            paper=self.paper,
+            experiment=self.experiment,
+            profile=self.profile.name,
+            profile_settings=dataclasses.asdict(self.profile),
+            **self.data,
+            seed=self.seed,
+            overwrite=self.overwrite,
+        )
+
+    def prepare(self) -> Path:
+        """The result folder, emptied with ``overwrite``, with its ``config.json`` (atomic)."""
+        folder = self.folder
+        if folder.exists() and self.overwrite:
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_file(folder / "config.json") as handle:
+            handle.write(json.dumps(run_record(f"{TOOL} --paper={self.paper}", self.settings()), indent=2))
+            handle.write("\n")
+        return folder
+
+    def write_per_image(self, rows: list[dict]) -> Path:
+        path = self.folder / "per_image.csv"
+        write_rows(rows, path)
+        return path
+
+    # ------------------------------------------------------------------ training and timing
+    def train_or_reuse(self, name: str, config: Callable[[Path], RunConfig], what: str = "") -> Path:
+        """``runs/<name>/model.keras``, trained by :func:`lda_tf.recipes.train` with the settings
+        ``config(directory)`` (``what`` describes the run in the log), timed as ``train <name>``.
+        The one place a reproduction trains: a finished run is reused only when it was trained
+        under these settings (else :class:`~lda_tf.training.config.SettingsMismatch` says which
+        differ), an unfinished one resumes, ``overwrite`` retrains."""
+        directory = self.runs / name
+        with self.timed(f"train {name}"):
+            if self.overwrite or not (directory / "model.keras").is_file():
+                self.log(f"training {name}" + (f" ({what})" if what else "") + " ...")
+            return recipes.train(config(directory).replace(overwrite=self.overwrite))
+
+    @contextlib.contextmanager
+    def timed(self, label: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[label] = time.perf_counter() - start
+
+    def timing_note(self) -> str:
+        return "wall time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.timings.items())
+
+    # ------------------------------------------------------------------ the experiment
+    def run(self) -> Result:
+        self.prepare()
+        return self.reproduce()
+
+    def reproduce(self) -> Result:
+        raise NotImplementedError
