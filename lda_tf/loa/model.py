@@ -39,7 +39,7 @@ from lda_tf.loa.phase import (
     initial_state,
 )
 from lda_tf.measurement import Measured, Measurement
-from lda_tf.nn.features import FeatureExtractor
+from lda_tf.nn.features import FeatureExtractor, with_relu_delta
 from lda_tf.nn.regularizers import check_smoothing
 
 # AGD-Net's momentum theta_t starts at 0.5 in every phase (the LDA paper does not give its start).
@@ -342,8 +342,4 @@ class UnrolledLOA(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        """Also reads files saved before the smoothed-ReLU parameter was named ``relu_delta``."""
-        config = dict(config)
-        if "delta" in config:
-            config["relu_delta"] = config.pop("delta")
-        return cls(**config)
+        return cls(**with_relu_delta(config))

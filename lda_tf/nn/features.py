@@ -31,6 +31,15 @@ class FeatureMaps(NamedTuple):
     preactivations: tuple[tf.Tensor, ...]
 
 
+def with_relu_delta(config: dict) -> dict:
+    """A layer config that may come from a file saved before the smoothed-ReLU parameter was named
+    ``relu_delta`` (it was ``delta``), with the current name."""
+    config = dict(config)
+    if "delta" in config:
+        config["relu_delta"] = config.pop("delta")
+    return config
+
+
 @keras.saving.register_keras_serializable(package="lda_tf")
 class FeatureExtractor(keras.layers.Layer):
     """``g``: ``[B, H, W]`` complex64 (or float32 if ``complex_valued=False``) -> ``[B, H, W, p*d]``.
@@ -171,8 +180,4 @@ class FeatureExtractor(keras.layers.Layer):
 
     @classmethod
     def from_config(cls, config):
-        """Also reads files saved before the parameter was named ``relu_delta``."""
-        config = dict(config)
-        if "delta" in config:
-            config["relu_delta"] = config.pop("delta")
-        return cls(**config)
+        return cls(**with_relu_delta(config))

@@ -39,25 +39,20 @@ def mri_config(
 ) -> RunConfig:
     """The settings that train the CS-MRI LDA of one ratio into ``directory`` (its stage snapshots
     land in ``stages/``)."""
-    config = lda_mri_config(
+    return lda_mri_config(
         str(directory),
         ratio,
         dataset_dir=dataset_dir,
-        num_phases=profile.mri_max_phases,
         num_layers=profile.num_layers,
         num_filters=profile.mri_num_filters,
         kernel_scale=profile.kernel_scale,
-        epochs=profile.epochs(profile.mri_max_phases),
         steps_per_epoch=profile.mri_steps_per_epoch,
         batch_size=profile.mri_batch,
         downsample=profile.mri_downsample,
-        learning_rate=profile.learning_rate,
-        stair_first_stage_epochs=profile.first_stage_epochs,
-        stair_epochs_per_stage=profile.epochs_per_stage,
         seed=seed,
         verbose=verbose,
+        **profile.warm_start(profile.mri_max_phases),
     )
-    return config
 
 
 def stage_models(stages: Path) -> dict[int, Path]:

@@ -78,7 +78,7 @@ def natural_config(
         if run.learned
         else (profile.block_crops, profile.block_batch)
     )
-    config = block_cs_config(
+    return block_cs_config(
         str(directory),
         run.ratio,
         run.learned,
@@ -86,20 +86,15 @@ def natural_config(
         crops=count,
         validation_crops=VALIDATION_CROPS,
         batch_size=batch,
-        num_phases=run.phases,
         num_filters=run.num_filters,
         num_layers=run.num_layers,
         policy=run.policy,
         kernel_scale=run.kernel_scale,
-        epochs=profile.epochs(run.phases),
         steps_per_epoch=profile.steps_per_epoch or -(-count // batch),
-        learning_rate=profile.learning_rate,
-        stair_first_stage_epochs=profile.first_stage_epochs,
-        stair_epochs_per_stage=profile.epochs_per_stage,
         seed=seed,
         verbose=verbose,
+        **profile.warm_start(run.phases),
     )
-    return config
 
 
 def score_natural(network: UnrolledLOA, test: NaturalImages, initial: bool = False) -> list[dict]:

@@ -59,6 +59,17 @@ class LDAProfile(Profile):
     def epochs(self, phases: int) -> int:
         return self.first_stage_epochs + (self.stage_count(phases) - 1) * self.epochs_per_stage
 
+    def warm_start(self, phases: int) -> dict:
+        """Training settings (:mod:`lda_tf.recipes` flat names) of the warm start up to ``phases``
+        phases: the whole schedule's epochs, the learning rate and the stage lengths."""
+        return dict(
+            num_phases=phases,
+            epochs=self.epochs(phases),
+            learning_rate=self.learning_rate,
+            stair_first_stage_epochs=self.first_stage_epochs,
+            stair_epochs_per_stage=self.epochs_per_stage,
+        )
+
 
 PAPER = LDAProfile(
     "paper",
