@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lda_tf.atomic import check_writable
+from lda_tf.checks import check_choice
 from lda_tf.data.shards import MemberSlices, collect_splits, normalise_slice, sha256, write_dataset
 from lda_tf.data.volumes import center_crop, central_slice_indices, load_nifti
 
@@ -38,10 +39,8 @@ class BratsProtocol:
     seed: int = 0
 
     def __post_init__(self):
-        if self.modality not in MODALITIES:
-            raise ValueError(f"modality must be one of {MODALITIES}; got {self.modality!r}")
-        if self.grade not in ("HGG", "LGG"):
-            raise ValueError(f"grade must be HGG or LGG; got {self.grade!r}")
+        check_choice(self.modality, MODALITIES, "modality")
+        check_choice(self.grade, ("HGG", "LGG"), "grade")
         if min(self.num_train, self.num_val, self.num_test, self.num_slices) < 1:
             raise ValueError("patient and slice counts must be positive")
 

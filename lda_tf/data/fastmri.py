@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lda_tf.atomic import check_writable
+from lda_tf.checks import check_choice
 from lda_tf.data.shards import MemberSlices, collect_splits, normalise_slice, sha256, write_dataset
 from lda_tf.data.volumes import center_crop
 
@@ -26,8 +27,7 @@ DATASET_URL = "https://fastmri.med.nyu.edu/"
 
 
 def ground_truth_key(handle, target: str, path: str) -> str:
-    if target not in TARGETS:
-        raise ValueError(f"target must be one of {TARGETS}; got {target!r}")
+    check_choice(target, TARGETS, "target")
     if "kspace" not in handle:
         raise ValueError(f"{path}: no 'kspace' dataset; not a fastMRI file")
     candidates = {"esc": ["reconstruction_esc"], "rss": ["reconstruction_rss"]}.get(

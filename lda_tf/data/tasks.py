@@ -8,6 +8,7 @@ import functools
 
 import numpy as np
 
+from lda_tf.checks import check_choice
 from lda_tf.mri.masks import MASK_TYPES, make_mask
 
 
@@ -18,8 +19,7 @@ class Task:
     seed: int = 0
 
     def __post_init__(self):
-        if self.mask_type not in MASK_TYPES:
-            raise ValueError(f"unknown mask type {self.mask_type!r}; choose one of {sorted(MASK_TYPES)}")
+        check_choice(self.mask_type, sorted(MASK_TYPES), "mask_type")
         if not 0 < self.ratio <= 1:
             raise ValueError(f"task sampling ratio must be in (0, 1]; got {self.ratio}")
 

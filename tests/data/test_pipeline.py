@@ -90,5 +90,5 @@ def test_task_parsing_and_names():
     assert parse_tasks("radial:15:2")[0] == Task("radial", 0.15, 2)
     with pytest.raises(ValueError, match="TYPE:PERCENT"):
         parse_tasks("radial")
-    with pytest.raises(ValueError, match="unknown mask type"):
+    with pytest.raises(ValueError, match="argument `mask_type` must be one of"):
         parse_tasks("spiral:10")

@@ -79,7 +79,10 @@ def test_network_config_builds_the_unrolled_loa_preset(config, preset, measureme
         (dict(seed=-1), "argument `seed` must be >= 0"),
         (dict(policy="newton"), "argument `policy` must be one of"),
         (dict(crop=(16,)), "argument `crop` must be HEIGHT,WIDTH"),
-        (dict(tasks="spiral:10"), "unknown mask type 'spiral'"),
+        (
+            dict(tasks="spiral:10"),
+            "argument `mask_type` must be one of 'cartesian', ",
+        ),
         (dict(stair_initial_phases=0), "argument `stair_initial_phases` must be >= 1"),
         (dict(nu_delta=1.5), "nu_delta"),
         (dict(kernel_size=3), "unknown settings"),

@@ -238,4 +238,5 @@ def test_command_line_errors_are_clear(tmp_path):
     bad_task = subprocess.run(
         COMMAND + [f"--output_dir={tmp_path / 'b'}", "--tasks=spiral:10"], capture_output=True, text=True
     )
-    assert bad_task.returncode == 2 and "unknown mask type 'spiral'" in bad_task.stderr
+    assert bad_task.returncode == 2 and "argument `mask_type` must be one of" in bad_task.stderr
+    assert "got 'spiral'" in bad_task.stderr
