@@ -45,7 +45,7 @@ def divergence(field: tf.Tensor) -> tf.Tensor:
     """``-D^H p`` of ``[B, H, W, 2]`` -> ``[B, H, W]``, so that ``<D x, p> = -<x, div p>``."""
 
     def backward(component: tf.Tensor, axis: int) -> tf.Tensor:
-        size = component.shape[axis]
+        size = tf.shape(component)[axis]  # dynamic: the traced shapes may be relaxed to None
         first = tf.gather(component, [0], axis=axis)
         middle = tf.gather(component, tf.range(1, size - 1), axis=axis) - tf.gather(
             component, tf.range(0, size - 2), axis=axis

@@ -38,6 +38,13 @@ def test_divergence_is_minus_adjoint_of_gradient():
     np.testing.assert_allclose(lhs.numpy(), rhs.numpy(), rtol=1e-5)
 
 
+def test_divergence_traced_with_unknown_shapes_equals_eager():
+    """tf.function relaxes the traced shapes to None after several image sizes (reduce_retracing)."""
+    field = _complex(np.random.default_rng(1), (2, 5, 6, 2))
+    traced = tf.function(divergence, input_signature=[tf.TensorSpec([None, None, None, 2], tf.complex64)])
+    np.testing.assert_allclose(traced(field).numpy(), divergence(field).numpy())
+
+
 def test_total_variation_closed_form():
     step = np.zeros((1, 4, 5), np.complex64)
     step[:, :, 2:] = 1j  # a vertical edge of height 4 and jump |1j| = 1
