@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -310,7 +311,9 @@ def read_split_images(dataset_dir: str | os.PathLike, split: str) -> np.ndarray:
         try:
             shard = [element["image"] for element in records.map(decode).as_numpy_iterator()]
         except tf.errors.OpError as error:
-            message = error.message.splitlines()[0] if error.message else type(error).__name__
+            message = re.sub(
+                r"\{\{.*?\}\}|\[Op:.*", "", (error.message or type(error).__name__).splitlines()[0]
+            ).strip()
             raise CorruptDatasetError(
                 f"{path}: shard of split {split!r} cannot be read ({type(error).__name__}: {message}); "
                 f"{_RECONVERT}"
