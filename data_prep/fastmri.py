@@ -31,18 +31,7 @@ flags.register_validator(
     message="--size must be two positive integers HEIGHT,WIDTH, e.g. 256,256",
 )
 
-
-def _fractions_valid(value) -> bool:
-    try:
-        fractions = [float(v) for v in value]
-    except ValueError:
-        return False
-    return len(fractions) == 3 and min(fractions) >= 0 and abs(sum(fractions) - 1) < 1e-6
-
-
-flags.register_validator(
-    "split_fractions", _fractions_valid, message="--split_fractions must be three numbers >= 0 summing to 1"
-)
+# --split_fractions and --seed are checked by convert_fastmri before any work (error: --flag ..., exit 2).
 
 
 @user_errors_exit
@@ -54,7 +43,7 @@ def main(argv):
         size=tuple(int(v) for v in FLAGS.size),
         target=FLAGS.target,
         skip_edge_slices=FLAGS.skip_edge_slices,
-        fractions=tuple(float(v) for v in FLAGS.split_fractions),
+        fractions=FLAGS.split_fractions,
         seed=FLAGS.seed,
         overwrite=FLAGS.overwrite,
         provenance=run_record("data_prep/fastmri.py", flag_values()),

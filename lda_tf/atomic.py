@@ -1,12 +1,25 @@
-"""No partial outputs: build a directory under a temporary name, rename it into place at the end."""
+"""No partial outputs: build a directory under a temporary name, rename it into place at the end.
+
+Rules (issue 13):
+- an output that exists is replaced only with ``overwrite``, only if it is a directory, and, when the
+  caller names a ``marker`` file (a dataset's ``manifest.json``), only if that marker is in it: a
+  regular file or a directory this package did not write is never replaced;
+- an output is never an input, inside an input, or a folder holding an input (``inputs``);
+- the new content is built beside the old one and swapped in only when complete, so a failure leaves
+  the old output as it was;
+- temporary names carry the writer's process id (``.<name>.partial-<pid>-<random>``); the next
+  writer of the same output removes those whose process no longer runs (a killed converter);
+- outputs get the permissions the user's umask gives (like any file the user creates).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
 import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -14,30 +27,115 @@ class OutputExistsError(FileExistsError):
     """The output exists and ``overwrite`` was not given."""
 
 
-def check_writable(output_dir: str | os.PathLike, overwrite: bool) -> None:
-    """Raise :class:`OutputExistsError` if ``output_dir`` exists and ``overwrite`` is not set
-    (converters call it before their work too, to fail before converting anything)."""
-    if Path(output_dir).exists() and not overwrite:
-        raise OutputExistsError(f"{output_dir} exists; pass --overwrite to replace it")
+class UnsafeOutputError(ValueError):
+    """The output is a file, lies under a file, is (or holds, or lies inside) an input, or is a
+    directory this package did not write: never replaced, even with ``overwrite``."""
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_writable(
+    output_dir: str | os.PathLike,
+    overwrite: bool,
+    marker: str | None = None,
+    inputs: Iterable[str | os.PathLike] = (),
+    name: str = "output_dir",
+) -> None:
+    """Raise unless ``output_dir`` may be written (module docstring); callers call it before any
+    work, so a refused output costs nothing. Errors name the argument ``name``."""
+    output_dir = Path(output_dir)
+    resolved = output_dir.resolve()
+    for ancestor in resolved.parents:
+        if ancestor.exists() and not ancestor.is_dir():
+            raise UnsafeOutputError(f"`{name}` {output_dir}: lies under {ancestor}, which is a file")
+    for source in inputs:
+        source_path = Path(source).resolve()
+        if _under(resolved, source_path) or _under(source_path, resolved):
+            relation = "is or lies inside" if _under(resolved, source_path) else "holds"
+            raise UnsafeOutputError(
+                f"`{name}` {output_dir}: {relation} the input {source}; choose an output outside the inputs"
+            )
+    if not output_dir.exists() and not output_dir.is_symlink():
+        return
+    if not output_dir.is_dir():
+        raise UnsafeOutputError(
+            f"`{name}` {output_dir}: is a file, not an output directory; it is never replaced "
+            "(choose another path)"
+        )
+    if not overwrite:
+        raise OutputExistsError(f"`{name}` {output_dir}: exists; pass --overwrite to replace it")
+    if marker is not None and not (output_dir / marker).is_file():
+        raise UnsafeOutputError(
+            f"`{name}` {output_dir}: exists and holds no {marker}, so it was not written by lda_tf; "
+            "--overwrite replaces only lda_tf's own outputs (choose another path or remove it yourself)"
+        )
+
+
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)-[0-9a-f]+(?:\.keras)?$")
+
+
+def _process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary siblings of ``path`` left by writers that no longer run (killed
+    mid-write); ones of a running process are kept. Returns what was removed."""
+    path = Path(path)
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    for candidate in path.parent.iterdir():
+        match = _TEMPORARY.match(candidate.name)
+        if not match or match["name"] != path.name or _process_runs(int(match["pid"])):
+            continue
+        if candidate.name.startswith(f".{path.name}.old-") and not path.exists():
+            continue  # killed inside the swap: the old output is all there is; leave it to the user
+        if candidate.is_dir() and not candidate.is_symlink():
+            shutil.rmtree(candidate, ignore_errors=True)
+        else:
+            candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed
+
+
+def _temporary_name(path: Path, kind: str, suffix: str = "") -> Path:
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
 
 
 @contextlib.contextmanager
-def atomic_directory(output_dir: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+def atomic_directory(
+    output_dir: str | os.PathLike,
+    overwrite: bool = False,
+    marker: str | None = None,
+    inputs: Iterable[str | os.PathLike] = (),
+) -> Iterator[Path]:
     """Yield a fresh temporary directory beside ``output_dir``; on success it becomes
-    ``output_dir`` (replacing an existing one only with ``overwrite``); on error it is removed and
-    ``output_dir`` is untouched."""
+    ``output_dir`` (replacing an existing one only as :func:`check_writable` allows); on error it is
+    removed and ``output_dir`` is untouched."""
     output_dir = Path(output_dir)
-    check_writable(output_dir, overwrite)
+    check_writable(output_dir, overwrite, marker, inputs)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
+    remove_stale_temporaries(output_dir)
+    staging = _temporary_name(output_dir, "partial")
+    staging.mkdir()  # mode 0777 less the umask
     try:
         yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if output_dir.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old-", dir=output_dir.parent))
-        os.rename(output_dir, retired / "old")
+        check_writable(output_dir, overwrite, marker, inputs)  # it may have appeared meanwhile
+        retired = _temporary_name(output_dir, "old")
+        os.rename(output_dir, retired)
         os.rename(staging, output_dir)
         shutil.rmtree(retired, ignore_errors=True)
     else:
@@ -50,8 +148,9 @@ def atomic_file(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iter
     succeeds, so readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, staging = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
-    os.close(descriptor)
+    remove_stale_temporaries(path)
+    staging = _temporary_name(path, "partial")
+    os.close(os.open(staging, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # 0666 less the umask
     try:
         with open(staging, mode, **open_kwargs) as handle:
             yield handle
@@ -66,7 +165,8 @@ def save_model(model, path: str | os.PathLike) -> None:
     partial file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.partial.keras")
+    remove_stale_temporaries(path)
+    partial = _temporary_name(path, "partial", ".keras")
     try:
         model.save(partial)
         os.replace(partial, path)

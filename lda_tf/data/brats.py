@@ -20,7 +20,7 @@ import numpy as np
 
 from lda_tf.atomic import check_writable
 from lda_tf.checks import check_choice
-from lda_tf.data.shards import MemberSlices, collect_splits, normalise_slice, sha256, write_dataset
+from lda_tf.data.shards import MANIFEST, MemberSlices, collect_splits, normalise_slice, sha256, write_dataset
 from lda_tf.data.volumes import center_crop, central_slice_indices, load_nifti
 
 MODALITIES = ("t1", "t1ce", "t2", "flair")
@@ -41,8 +41,13 @@ class BratsProtocol:
     def __post_init__(self):
         check_choice(self.modality, MODALITIES, "modality")
         check_choice(self.grade, ("HGG", "LGG"), "grade")
-        if min(self.num_train, self.num_val, self.num_test, self.num_slices) < 1:
-            raise ValueError("patient and slice counts must be positive")
+        for name in ("num_train", "num_val", "num_test", "num_slices"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"argument `{name}` must be a positive integer; got {getattr(self, name)}")
+        if len(self.crop) != 2 or min(self.crop) < 1:
+            raise ValueError(f"argument `crop` must be two positive integers; got {self.crop}")
+        if self.seed < 0:
+            raise ValueError(f"argument `seed` must be >= 0; got {self.seed}")
 
 
 def list_cases(root: str | os.PathLike, what: str) -> list[Path]:
@@ -114,8 +119,12 @@ def convert_brats(
     overwrite: bool = False,
     provenance: dict | None = None,
 ) -> dict:
-    """Convert by ``protocol`` into ``output_dir`` (atomically); returns the manifest."""
-    check_writable(output_dir, overwrite)
+    """Convert by ``protocol`` into ``output_dir`` (atomically); returns the manifest. The output
+    is checked first: it is never one of the release trees (or inside or above one), and an existing
+    one is replaced only with ``overwrite`` and only if it is a converted dataset
+    (:func:`lda_tf.atomic.check_writable`)."""
+    inputs = (train_root, val_root)
+    check_writable(output_dir, overwrite, MANIFEST, inputs)
 
     def read(case: Path) -> MemberSlices:
         images, indices, path = case_slices(case, protocol)
@@ -130,5 +139,5 @@ def convert_brats(
         "splits": manifest_splits,
         "provenance": provenance or {},
     }
-    write_dataset(output_dir, splits, manifest, overwrite=overwrite)
+    write_dataset(output_dir, splits, manifest, overwrite=overwrite, inputs=inputs)
     return manifest

@@ -11,6 +11,7 @@ names (one file is one patient volume), with the given fractions.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from lda_tf.atomic import check_writable
 from lda_tf.checks import check_choice
-from lda_tf.data.shards import MemberSlices, collect_splits, normalise_slice, sha256, write_dataset
+from lda_tf.data.shards import MANIFEST, MemberSlices, collect_splits, normalise_slice, sha256, write_dataset
 from lda_tf.data.volumes import center_crop
 
 TARGETS = ("auto", "esc", "rss")
@@ -36,6 +37,12 @@ def ground_truth_key(handle, target: str, path: str) -> str:
     for key in candidates:
         if key in handle:
             return key
+    if target == "esc" and "reconstruction_rss" in handle:
+        coils = "multi-coil" if handle["kspace"].ndim == 4 else "this"
+        raise ValueError(
+            f"{path}: no reconstruction_esc ({coils} files carry only reconstruction_rss); "
+            "use argument `target` 'rss' or 'auto'"
+        )
     raise ValueError(
         f"{path}: no ground truth ({' or '.join(candidates)}); fastMRI test files carry none, use "
         "train/val files"
@@ -80,14 +87,54 @@ def read_fastmri_file(
     return images, indices, {name: str(value) for name, value in attributes.items()}
 
 
+def check_fractions(fractions) -> tuple[float, float, float]:
+    """Three finite, non-negative numbers summing to 1 (errors name ``split_fractions``)."""
+    given = fractions
+    try:
+        fractions = tuple(float(f) for f in fractions)
+    except (TypeError, ValueError):
+        fractions = (math.nan,)
+    if (
+        len(fractions) != 3
+        or not all(math.isfinite(f) and f >= 0 for f in fractions)
+        or abs(sum(fractions) - 1) > 1e-6
+    ):
+        raise ValueError(
+            f"argument `split_fractions` must be three finite numbers >= 0 summing to 1; got {given}"
+        )
+    return fractions
+
+
+def split_counts(num_files: int, fractions: tuple[float, float, float]) -> list[int]:
+    """Files per split: the largest-remainder rounding of ``fractions * num_files`` (the counts sum
+    to ``num_files``), then one file moved to every split with a positive fraction but no file, from
+    the split with most files, while that one keeps at least one. Error if no such split remains.
+
+    Decision: largest remainder, not independent rounding (which refused 5 files at 0.7/0.15/0.15:
+    3.5 -> 4 train, 0.75 -> 1 val, nothing left for test, though 3/1/1 is possible)."""
+    exact = [f * num_files for f in fractions]
+    counts = [math.floor(value) for value in exact]
+    by_remainder = sorted(range(3), key=lambda i: (-(exact[i] - counts[i]), i))
+    for index in by_remainder[: num_files - sum(counts)]:
+        counts[index] += 1
+    for index in range(3):
+        if fractions[index] > 0 and counts[index] == 0:
+            donor = max(range(3), key=lambda i: counts[i])
+            if counts[donor] < 2:
+                return counts
+            counts[donor] -= 1
+            counts[index] += 1
+    return counts
+
+
 def split_files(
     files: list[Path], fractions: tuple[float, float, float], seed: int, source: str
 ) -> dict[str, list[Path]]:
-    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ValueError(f"split fractions must be three non-negative numbers summing to 1; got {fractions}")
+    fractions = check_fractions(fractions)
+    if seed < 0:
+        raise ValueError(f"argument `seed` must be >= 0; got {seed}")
     order = [files[i] for i in np.random.default_rng(seed).permutation(len(files))]
-    num_train = int(round(fractions[0] * len(files)))
-    num_val = int(round(fractions[1] * len(files)))
+    num_train, num_val, _ = split_counts(len(files), fractions)
     chosen = {
         "train": order[:num_train],
         "val": order[num_train : num_train + num_val],
@@ -112,8 +159,19 @@ def convert_fastmri(
     overwrite: bool = False,
     provenance: dict | None = None,
 ) -> dict:
-    """Convert every ``*.h5`` in ``input_dir`` (atomically into ``output_dir``); returns the manifest."""
-    check_writable(output_dir, overwrite)
+    """Convert every ``*.h5`` in ``input_dir`` (atomically into ``output_dir``); returns the manifest.
+    Arguments and the output are checked first: the output is never the input folder (or inside or
+    above it), and an existing one is replaced only with ``overwrite`` and only if it is a converted
+    dataset (:func:`lda_tf.atomic.check_writable`)."""
+    check_choice(target, TARGETS, "target")
+    fractions = check_fractions(fractions)
+    if seed < 0:
+        raise ValueError(f"argument `seed` must be >= 0; got {seed}")
+    if skip_edge_slices < 0:
+        raise ValueError(f"argument `skip_edge_slices` must be >= 0; got {skip_edge_slices}")
+    if len(size) != 2 or min(size) < 1:
+        raise ValueError(f"argument `size` must be two positive integers; got {size}")
+    check_writable(output_dir, overwrite, MANIFEST, [input_dir])
     input_dir = Path(input_dir)
     if not input_dir.is_dir():
         raise FileNotFoundError(f"{input_dir}: the fastMRI directory does not exist")
@@ -139,5 +197,5 @@ def convert_fastmri(
         "splits": manifest_splits,
         "provenance": provenance or {},
     }
-    write_dataset(output_dir, splits, manifest, overwrite=overwrite)
+    write_dataset(output_dir, splits, manifest, overwrite=overwrite, inputs=[input_dir])
     return manifest

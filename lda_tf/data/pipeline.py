@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from lda_tf.data import volumes
-from lda_tf.data.shards import load_split
+from lda_tf.data.shards import read_split_images
 from lda_tf.data.tasks import Task
 from lda_tf.mri.measurement import MRIInputs
 from lda_tf.mri.operators import add_complex_noise, simulate_kspace
@@ -43,11 +43,13 @@ def load_images(
 ) -> np.ndarray:
     """The images of a split as ``[N, H, W]`` float32: the first ``max_images`` (all if None),
     centre-cropped to ``crop`` (HEIGHT, WIDTH) if given, then averaged over ``downsample`` x
-    ``downsample`` pixel blocks (quick runs)."""
-    images = [element["image"] for element in load_split(dataset_dir, split).as_numpy_iterator()]
-    if not images:
+    ``downsample`` pixel blocks (quick runs). Every shard's size and image count are checked
+    against the manifest (a damaged shard raises an error naming it); the checksums are checked by
+    ``lda_tf.data.verify_dataset(dataset_dir, checksums=True)`` (when a run starts)."""
+    images = read_split_images(dataset_dir, split)
+    if not len(images):
         raise ValueError(f"{dataset_dir}: split {split!r} has no images")
-    images = np.stack(images[:max_images])
+    images = images[:max_images]
     source = f"{dataset_dir} {split}"
     if crop:
         images = volumes.center_crop(images, tuple(int(size) for size in crop), source)

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -143,3 +144,58 @@ def test_command_line_converts_and_refuses_to_overwrite(tree, tmp_path):
     )
     bad_flag = subprocess.run(command[:-1] + ["--crop=16"], capture_output=True, text=True)
     assert bad_flag.returncode != 0 and "--crop must be two positive integers" in bad_flag.stderr
+
+
+def test_overwrite_replaces_only_a_converted_dataset_and_only_when_complete(tree, tmp_path):
+    train_root, val_root, _ = tree
+    for not_ours in (train_root, train_root / "HGG", tmp_path / "raw", val_root / "inside"):
+        with pytest.raises(ValueError, match="input"):
+            convert_brats(train_root, val_root, not_ours, PROTOCOL, overwrite=True)
+    thesis = tmp_path / "thesis.tex"
+    thesis.write_text("years of work")
+    with pytest.raises(ValueError, match="is a file"):
+        convert_brats(train_root, val_root, thesis, PROTOCOL, overwrite=True)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="holds no manifest.json"):
+        convert_brats(train_root, val_root, foreign, PROTOCOL, overwrite=True)
+    assert thesis.read_text() == "years of work" and (foreign / "notes.txt").read_text() == "mine"
+    output = tmp_path / "out"
+    convert_brats(train_root, val_root, output, PROTOCOL)
+    before = {path.name: path.read_bytes() for path in output.iterdir()}
+    chosen = read_manifest(output)["splits"]["val"]["sources"]
+    broken = next(iter(chosen.values()))["file"]
+    with open(broken, "r+b") as handle:
+        handle.truncate(100)
+    with pytest.raises(ValueError, match="cannot read as NIfTI"):
+        convert_brats(train_root, val_root, output, PROTOCOL, overwrite=True)
+    assert {path.name: path.read_bytes() for path in output.iterdir()} == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["foreign", "out", "raw", "thesis.tex"]
+
+
+def test_command_line_refuses_bad_output_and_seed_before_any_work(tree, tmp_path):
+    train_root, val_root, _ = tree
+    thesis = tmp_path / "thesis.tex"
+    thesis.write_text("years of work")
+    base = [
+        sys.executable,
+        "data_prep/brats.py",
+        f"--brats_train_dir={train_root}",
+        f"--brats_val_dir={val_root}",
+        "--num_train=3",
+        "--num_val=2",
+        "--num_test=2",
+        "--crop=16,18",
+        "--num_slices=4",
+    ]
+    for extra, message in [
+        ([f"--output_dir={thesis}", "--overwrite"], "error: --output_dir .*is a file"),
+        ([f"--output_dir={thesis / 'out'}"], "error: --output_dir .*lies under .*which is a file"),
+        ([f"--output_dir={train_root}", "--overwrite"], "error: --output_dir .*input"),
+        ([f"--output_dir={tmp_path / 'out'}", "--seed=-1"], "error: --seed must be >= 0"),
+    ]:
+        done = subprocess.run(base + extra, capture_output=True, text=True)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert re.search(message, done.stderr), done.stderr
+    assert thesis.read_text() == "years of work" and not (tmp_path / "out").exists()
