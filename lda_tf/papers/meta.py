@@ -256,7 +256,7 @@ class MetaReproduction(common.Reproduction):
 
     # ------------------------------------------------------------------ the whole table
     @property
-    def folder(self) -> Path:
+    def result_folder(self) -> Path:
         return self.output / f"table{self.spec.number}"
 
     def reproduce(self) -> common.Result:

@@ -32,8 +32,6 @@ import abc
 import dataclasses
 import datetime
 import json
-import os
-import re
 import shutil
 import warnings
 from pathlib import Path
@@ -42,6 +40,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lda_tf import outputs
 from lda_tf.atomic import atomic_file, save_model
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.provenance import run_record
@@ -59,16 +58,6 @@ START_UP_FILES = frozenset({CONFIG, "checkpoints", "logs", "history.csv"})
 
 class NonFiniteWeights(ValueError):
     """Training ended with NaN or infinite weights; ``model.keras`` is not written."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +142,7 @@ class RunDirectory:
             if entries and record is None:
                 raise FileExistsError(f"{foreign} (it is not replaced even with `overwrite`)")
             if entries:
-                self.staging = path.with_name(f".{path.name}.partial-{os.getpid()}")
+                self.staging = outputs.staging(path)
             return
         # By the checkpoint files, not the state file (which may be garbage): a run with damaged
         # checkpoints is never taken for a start that died early.
@@ -204,25 +193,10 @@ class RunDirectory:
         return bool(last.get("finished_utc")) and all(name != "epochs" for name, _, _ in self.changes)
 
     # ------------------------------------------------------------------ writes
-    def _remove_stale_partials(self) -> None:
-        """Staging directories of overwrites of this run that were killed (their process is gone)
-        and hold nothing but a run's files."""
-        pattern = re.compile(rf"^\.{re.escape(self.path.name)}\.(partial|old)-(\d+)$")
-        if not self.path.parent.is_dir():
-            return
-        for entry in self.path.parent.iterdir():
-            match = pattern.match(entry.name)
-            if not match or not entry.is_dir() or _alive(int(match.group(2))):
-                continue
-            names = {item.name for item in entry.iterdir()}
-            if names <= START_UP_FILES | {"model.keras", "stages", "stair_history.json", "old"}:
-                shutil.rmtree(entry, ignore_errors=True)
-
     def start(self, tool: str) -> None:
         """Clear what a fresh start replaces and record this invocation in ``config.json``."""
-        self._remove_stale_partials()
+        outputs.remove_stale(self.path)
         if self.staging is not None:
-            shutil.rmtree(self.staging, ignore_errors=True)  # ours: named by this process
             self.staging.mkdir(parents=True)
         elif self.fresh and self.path.exists():
             if self.config.overwrite:
@@ -249,10 +223,7 @@ class RunDirectory:
         self.record["invocations"][-1]["finished_utc"] = _now()
         self._write()
         if self.staging is not None:
-            retired = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
-            os.rename(self.path, retired)
-            os.rename(self.staging, self.path)
-            shutil.rmtree(retired, ignore_errors=True)
+            outputs.swap(self.staging, self.path)
             self.staging = None
 
     def _write(self) -> None:

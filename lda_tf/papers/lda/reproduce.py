@@ -69,7 +69,7 @@ class LDAReproduction(common.Reproduction):
         self._test: NaturalImages | None = None
 
     @property
-    def folder(self) -> Path:
+    def result_folder(self) -> Path:
         return self.output / f"lda_{self.experiment}"
 
     # ------------------------------------------------------------------ data and runs
