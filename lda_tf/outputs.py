@@ -1,5 +1,5 @@
-"""Output directories of runs, reproductions and evaluations, and how they are replaced (issue 13
-item 1).
+"""Output directories of runs, reproductions and evaluations, how they are replaced (issue 13
+item 1), and reading back a model file (item 7: :func:`load_model`).
 
 A directory is *ours* when it holds a ``config.json`` written by
 :func:`lda_tf.provenance.run_record` (a run, an evaluation, a reproduction's experiment folder).
@@ -19,6 +19,32 @@ import shutil
 from pathlib import Path
 
 CONFIG = "config.json"
+
+
+def load_model(path: str | os.PathLike, name: str = "model"):
+    """The :class:`~lda_tf.loa.model.UnrolledLOA` saved in the ``model.keras`` file ``path`` (the
+    argument ``name`` of the caller). Raises :class:`FileNotFoundError` ("no such model file") or
+    :class:`ValueError` ("not a readable Keras model file (...)", "not an UnrolledLOA model"),
+    never Keras's own errors (which say "File not found" for a file that is not a zip)."""
+    import keras
+
+    from lda_tf.loa.model import UnrolledLOA  # registers the custom layers
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"argument `{name}` {path}: no such model file")
+    if not path.is_file():
+        raise ValueError(f"argument `{name}` {path}: not a readable Keras model file (a directory)")
+    try:
+        model = keras.models.load_model(path)
+    except Exception as error:  # Keras raises many kinds (ValueError, BadZipFile, OSError, ...)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(
+            f"argument `{name}` {path}: not a readable Keras model file ({type(error).__name__}: {reason})"
+        ) from None
+    if not isinstance(model, UnrolledLOA):
+        raise ValueError(f"argument `{name}` {path}: not an UnrolledLOA model (a {type(model).__name__})")
+    return model
 
 
 def is_ours(directory: str | os.PathLike) -> bool:

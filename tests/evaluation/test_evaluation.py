@@ -136,8 +136,8 @@ def test_flag_errors_are_clear(tmp_path):
                 "--tasks=radial:10",
                 f"--output_dir={tmp_path / 'e'}",
             ],
-            1,
-            "--tv_weight must be positive",
+            2,
+            "--tv_weight must be a positive finite number; got -1",
         ),
         (
             [
