@@ -134,9 +134,10 @@ class RunDirectory:
             return
         entries = sorted(entry.name for entry in path.iterdir())
         record = self._stored_record()
+        unreadable = f"; its {CONFIG} is not a run record lda_tf can read" if CONFIG in entries else ""
         foreign = (
-            f"{path} exists and is not a run directory of lda_tf (it holds {', '.join(entries[:5])}); "
-            "choose another `output_dir`"
+            f"{path} exists and is not a run directory of lda_tf (it holds {', '.join(entries[:5])}"
+            f"{unreadable}); choose another `output_dir`"
         )
         if self.config.overwrite:
             if entries and record is None:
