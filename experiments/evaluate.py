@@ -75,6 +75,8 @@ def main(argv):
     del argv
     if FLAGS.tv_weight is not None and not (math.isfinite(FLAGS.tv_weight) and FLAGS.tv_weight > 0):
         raise ValueError(f"--tv_weight must be a positive finite number; got {FLAGS.tv_weight}")
+    outputs.check_not_file(FLAGS.output_dir)
+    outputs.remove_stale(FLAGS.output_dir)
     if outputs.check_output_dir(FLAGS.output_dir) and not FLAGS.overwrite:
         raise FileExistsError(f"--output_dir {FLAGS.output_dir} exists; pass --overwrite to replace it")
     network = None
@@ -97,7 +99,6 @@ def main(argv):
         method, tv_weights = tv_method(validation, FLAGS.tv_weight, FLAGS.batch_size)
     else:
         method, tv_weights = Method.of_network("meta" if network.num_tasks else "conventional", network), {}
-    outputs.remove_stale(FLAGS.output_dir)
     staging = outputs.staging(FLAGS.output_dir)
     try:
         staging.mkdir(parents=True)

@@ -117,14 +117,26 @@ def _alive(pid: int) -> bool:
 
 def remove_stale(path: str | os.PathLike) -> list[Path]:
     """Remove the staging directories (``.<name>.partial-<pid>``, ``.<name>.old-<pid>``) of
-    ``path`` whose process is gone; returns them."""
+    ``path`` whose process is gone; returns them. A process killed between the two renames of
+    :func:`swap` leaves no ``path`` and the old content in ``.<name>.old-<pid>``: that one is put
+    back in place instead of removed."""
     path = Path(path)
     pattern = re.compile(rf"^\.{re.escape(path.name)}\.(partial|old)-(\d+)$")
     removed = []
-    if path.parent.is_dir():
-        for entry in path.parent.iterdir():
-            match = pattern.match(entry.name)
-            if match and entry.is_dir() and not entry.is_symlink() and not _alive(int(match.group(2))):
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry)
+    if not path.parent.is_dir():
+        return removed
+    stale = sorted(
+        (match.group(1) == "partial", entry)  # old ones first: one may have to be put back
+        for entry in path.parent.iterdir()
+        if (match := pattern.match(entry.name))
+        and entry.is_dir()
+        and not entry.is_symlink()
+        and not _alive(int(match.group(2)))
+    )
+    for is_partial, entry in stale:
+        if not is_partial and not path.exists():
+            os.rename(entry, path)
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
     return removed

@@ -72,3 +72,15 @@ def test_swap_replaces_and_stale_staging_of_dead_processes_is_removed(tmp_path):
     alive.mkdir()
     assert outputs.remove_stale(target) == [stale]
     assert alive.exists() and other.exists() and not stale.exists()
+
+
+def test_a_swap_killed_between_its_renames_puts_the_old_content_back(tmp_path):
+    dead = int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout
+    )
+    old, partial = tmp_path / f".out.old-{dead}", tmp_path / f".out.partial-{dead}"
+    old.mkdir(), partial.mkdir()
+    (old / "result.csv").write_text("old")
+    outputs.remove_stale(tmp_path / "out")
+    assert (tmp_path / "out" / "result.csv").read_text() == "old"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]

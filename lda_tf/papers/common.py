@@ -168,8 +168,8 @@ class Reproduction:
         result folder a fresh one beside it) with its ``config.json`` (atomic). Raises
         :class:`FileExistsError` for an output that is a file or a result folder not ours."""
         outputs.check_not_file(self.output)
-        exists = outputs.check_output_dir(self.result_folder)
         outputs.remove_stale(self.result_folder)
+        exists = outputs.check_output_dir(self.result_folder)
         if exists and self.overwrite:
             self._staging = outputs.staging(self.result_folder)
         folder = self.folder

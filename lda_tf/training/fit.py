@@ -127,6 +127,7 @@ class RunDirectory:
         """Decide between fresh start, resume and reuse; raise for a directory that is not ours or
         a run trained under other settings."""
         path = self.path
+        outputs.remove_stale(path)  # our own leftovers of killed overwrites (puts a half-swapped run back)
         for parent in (path, *path.parents):
             if parent.exists() and not parent.is_dir():
                 raise FileExistsError(f"output_dir {path}: {parent} is a file, not a directory")
@@ -196,7 +197,6 @@ class RunDirectory:
     # ------------------------------------------------------------------ writes
     def start(self, tool: str) -> None:
         """Clear what a fresh start replaces and record this invocation in ``config.json``."""
-        outputs.remove_stale(self.path)
         if self.staging is not None:
             self.staging.mkdir(parents=True)
         elif self.fresh and self.path.exists():
