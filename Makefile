@@ -18,6 +18,10 @@ EXPERIMENT ?= table1
 PROFILE ?= quick
 BRATS_URL := https://www.med.upenn.edu/sbia/brats2018/data.html
 
+# TensorFlow's C++ start-up messages (CUDA probing on a CPU machine, CPU instruction notes) are
+# filtered out of the reproductions' output (with pipefail the command's exit status is kept).
+FILTER_TF_NOISE := grep --line-buffered -v -E '^(WARNING: All log messages|[IWE][0-9]{4} |To enable the following instructions)'
+
 REPRODUCE_TABLES := reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5
 
 PY_SOURCES := lda_tf experiments data_prep benchmarks tests setup.py
@@ -51,7 +55,7 @@ test-slow: $(INSTALLED)
 demo: $(INSTALLED)
 	@# TensorFlow's C++ start-up messages (CUDA probing on a CPU machine) are filtered out.
 	PYTHONUNBUFFERED=1 $(VENV_PYTHON) experiments/reproduce.py --table=1 --profile=quick --output_dir=$(DEMO_DIR) \
-		$(DEMO_ARGS) 2>&1 | grep --line-buffered -v -E '^(WARNING: All log messages|[IWE][0-9]{4} |To enable the following instructions)'
+		$(DEMO_ARGS) 2>&1 | $(FILTER_TF_NOISE)
 
 # Stops at once, before installing anything, when BRATS_DIR is missing or not a directory; the
 # layout inside it is checked by reproduce.py before any work.
@@ -67,8 +71,8 @@ check-brats:
 	fi
 
 $(REPRODUCE_TABLES): reproduce-table%: check-brats $(INSTALLED)
-	$(VENV_PYTHON) experiments/reproduce.py --table=$* --profile=paper --brats_dir="$(BRATS_DIR)" \
-		--output_dir=$(TABLE_DIR) $(REPRODUCE_ARGS)
+	PYTHONUNBUFFERED=1 $(VENV_PYTHON) experiments/reproduce.py --table=$* --profile=paper --brats_dir="$(BRATS_DIR)" \
+		--output_dir=$(TABLE_DIR) $(REPRODUCE_ARGS) 2>&1 | $(FILTER_TF_NOISE)
 
 # One experiment of the LDA paper: EXPERIMENT=table1..table5, figure6 or figure7; PROFILE=quick
 # (CPU), paper or smoke; TRAIN_DIR / TEST_DIR image folders (default: scikit-image's images),
@@ -80,7 +84,7 @@ reproduce-lda: $(INSTALLED)
 	PYTHONUNBUFFERED=1 $(VENV_PYTHON) experiments/reproduce.py --paper=lda $$which --profile=$(PROFILE) \
 		--output_dir=$(LDA_DIR) $(if $(TRAIN_DIR),--train_dir=$(TRAIN_DIR)) $(if $(TEST_DIR),--test_dir=$(TEST_DIR)) \
 		$(if $(DATASET_DIR),--dataset_dir=$(DATASET_DIR)) $(REPRODUCE_ARGS) 2>&1 \
-		| grep --line-buffered -v -E '^(WARNING: All log messages|[IWE][0-9]{4} |To enable the following instructions)'
+		| $(FILTER_TF_NOISE)
 
 tensorboard: $(INSTALLED)
 	$(VENV)/bin/tensorboard --logdir $(LOGDIR)

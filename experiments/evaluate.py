@@ -7,18 +7,20 @@ and as mean +- std per task, with sigma(omega_i) for networks with task weights.
     python experiments/evaluate.py --model=tv --tasks=radial:15 --dataset_dir=data/brats_t1 \
         --output_dir=runs/tv_radial15
 
-Outputs (written under a temporary name, then renamed): per_image.csv, summary.csv, summary.md,
-config.json. Task i of --tasks is evaluated with the network's task weight omega_i.
+Outputs (written under a temporary name beside --output_dir, then renamed): per_image.csv,
+summary.csv, summary.md, config.json. Task i of --tasks is evaluated with the network's task
+weight omega_i. --overwrite replaces only an earlier output of this package (never a file or a
+folder it did not write), and only once the new one is complete.
 """
 
 import json
-from pathlib import Path
+import math
+import shutil
 
-import keras
 from absl import app, flags
 
-from lda_tf.atomic import atomic_directory
-from lda_tf.cli import flag_values, is_size_pair, user_errors_exit
+from lda_tf import outputs
+from lda_tf.cli import check_task_seeds, flag_values, is_size_pair, user_errors_exit
 from lda_tf.comparison import ZERO_FILLING, Method, compare, tv_method
 from lda_tf.data import load_images, parse_tasks
 from lda_tf.data.sample import sample_dir
@@ -47,7 +49,6 @@ flags.DEFINE_integer("batch_size", 8, "Images per batch.", lower_bound=1)
 flags.DEFINE_bool("overwrite", False, "Replace an existing output directory.")
 flags.mark_flags_as_required(["model", "output_dir"])
 flags.register_validator("crop", is_size_pair, message="--crop must be HEIGHT,WIDTH with positive integers")
-flags.register_validator("tv_weight", lambda v: v is None or v > 0, message="--tv_weight must be positive")
 
 
 def _settings() -> dict:
@@ -72,13 +73,18 @@ def _images(settings: dict, split: str):
 @user_errors_exit
 def main(argv):
     del argv
-    settings = _settings()
-    tasks = parse_tasks(settings["tasks"])
+    if FLAGS.tv_weight is not None and not (math.isfinite(FLAGS.tv_weight) and FLAGS.tv_weight > 0):
+        raise ValueError(f"--tv_weight must be a positive finite number; got {FLAGS.tv_weight}")
+    outputs.check_not_file(FLAGS.output_dir)
+    outputs.remove_stale(FLAGS.output_dir)
+    if outputs.check_output_dir(FLAGS.output_dir) and not FLAGS.overwrite:
+        raise FileExistsError(f"--output_dir {FLAGS.output_dir} exists; pass --overwrite to replace it")
     network = None
     if FLAGS.model not in BASELINES:
-        if not Path(FLAGS.model).is_file():
-            raise FileNotFoundError(f"--model {FLAGS.model}: no such model file (or use zero_filling, tv)")
-        network = keras.models.load_model(FLAGS.model)
+        network = outputs.load_model(FLAGS.model)  # "no such model file", "not a readable ..."
+    settings = _settings()
+    tasks = check_task_seeds(parse_tasks(settings["tasks"]))
+    if network is not None:
         if network.num_tasks not in (0, len(tasks)):
             raise ValueError(
                 f"--model {FLAGS.model} has {network.num_tasks} task weights but --tasks lists {len(tasks)} "
@@ -93,7 +99,9 @@ def main(argv):
         method, tv_weights = tv_method(validation, FLAGS.tv_weight, FLAGS.batch_size)
     else:
         method, tv_weights = Method.of_network("meta" if network.num_tasks else "conventional", network), {}
-    with atomic_directory(FLAGS.output_dir, FLAGS.overwrite) as staging:
+    staging = outputs.staging(FLAGS.output_dir)
+    try:
+        staging.mkdir(parents=True)
         rows, weights, _ = compare([method], images, tasks, FLAGS.batch_size)
         notes += [f"TV weight for {task}: {weight:g}" for task, weight in tv_weights.items()]
         write_rows(rows, staging / "per_image.csv")
@@ -102,6 +110,10 @@ def main(argv):
         write_table(text, staging, "summary", summary)
         record = run_record("experiments/evaluate.py", {**flag_values(), "resolved": settings})
         (staging / "config.json").write_text(json.dumps(record, indent=2) + "\n")
+        outputs.swap(staging, FLAGS.output_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     print(text)
     print(f"written: {FLAGS.output_dir}/summary.md, summary.csv, per_image.csv")
 

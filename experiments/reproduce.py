@@ -123,11 +123,12 @@ flags.DEFINE_bool(
     "data and other experiments' runs are kept).",
 )
 flags.mark_flag_as_required("output_dir")
-flags.register_validator("seed", lambda value: value >= 0, "--seed must be >= 0")
 
 
 def _reproduction():
     """The chosen paper's reproduction of the chosen experiment, from the flags."""
+    if FLAGS.seed < 0:
+        raise ValueError(f"--seed must be >= 0; got {FLAGS.seed}")
     if FLAGS.table and FLAGS.figure:
         raise ValueError("give --table or --figure, not both")
     paper = PAPERS[FLAGS.paper]

@@ -134,7 +134,11 @@ def training_settings(model_path: str | os.PathLike) -> dict:
     config = Path(model_path).resolve().parent / "config.json"
     if not config.is_file():
         return {}
-    data = json.loads(config.read_text()).get("settings", {}).get("data") or {}
+    try:
+        record = json.loads(config.read_text())
+        data = record.get("settings", {}).get("data") or {}
+    except (OSError, ValueError, AttributeError) as error:
+        raise ValueError(f"{config}: not a readable run record ({type(error).__name__}: {error})") from None
     if "tasks" in data:
         data = {**data, "tasks": format_tasks(Task(**task) for task in data["tasks"])}
     return data

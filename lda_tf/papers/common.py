@@ -13,6 +13,10 @@ Output directory of every paper::
     <experiment folder>/         config.json (settings, version, commit), per_image.csv, the table
                                  (.md, and .csv where the paper has one), figures
 
+``overwrite`` rebuilds the experiment folder beside the old one and swaps it in only when the
+experiment is complete (:mod:`lda_tf.outputs`): a failed overwrite leaves the old results; a
+folder this package did not write, or a file in its place, is never replaced.
+
 A finished run is reused only when its stored settings equal the ones the experiment asks for,
 an unfinished one resumes; :func:`lda_tf.recipes.train` compares them, and
 :meth:`Reproduction.train_or_reuse` is the one place a reproduction trains.
@@ -29,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
-from lda_tf import recipes
+from lda_tf import outputs, recipes
 from lda_tf.atomic import atomic_file
 from lda_tf.checks import check_choice
 from lda_tf.evaluation import write_rows
@@ -129,12 +133,19 @@ class Reproduction:
         self.output = Path(output_dir)
         self.seed, self.overwrite, self.verbose, self.log = seed, overwrite, verbose, log
         self.timings: dict[str, float] = {}
+        self._staging: Path | None = None  # where an overwrite builds the new result folder
 
     # ------------------------------------------------------------------ outputs
     @property
-    def folder(self) -> Path:
+    def result_folder(self) -> Path:
         """The experiment's result folder (``<output>/<experiment>``; papers may rename it)."""
         return self.output / self.experiment
+
+    @property
+    def folder(self) -> Path:
+        """Where the experiment writes its results: :attr:`result_folder`, or with ``overwrite``
+        of an existing one the staging folder beside it (swapped in by :meth:`run`)."""
+        return self._staging or self.result_folder
 
     @property
     def runs(self) -> Path:
@@ -153,10 +164,15 @@ class Reproduction:
         )
 
     def prepare(self) -> Path:
-        """The result folder, emptied with ``overwrite``, with its ``config.json`` (atomic)."""
+        """The folder the experiment writes (:attr:`folder`: with ``overwrite`` of an existing
+        result folder a fresh one beside it) with its ``config.json`` (atomic). Raises
+        :class:`FileExistsError` for an output that is a file or a result folder not ours."""
+        outputs.check_not_file(self.output)
+        outputs.remove_stale(self.result_folder)
+        exists = outputs.check_output_dir(self.result_folder)
+        if exists and self.overwrite:
+            self._staging = outputs.staging(self.result_folder)
         folder = self.folder
-        if folder.exists() and self.overwrite:
-            shutil.rmtree(folder)
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_file(folder / "config.json") as handle:
             handle.write(json.dumps(run_record(f"{TOOL} --paper={self.paper}", self.settings()), indent=2))
@@ -195,7 +211,35 @@ class Reproduction:
     # ------------------------------------------------------------------ the experiment
     def run(self) -> Result:
         self.prepare()
-        return self.reproduce()
+        staged = self._staging
+        if staged is None:
+            return self.reproduce()
+        try:
+            result = self.reproduce()
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)  # the old results stay as they were
+            raise
+        finally:
+            self._staging = None
+        outputs.swap(staged, self.result_folder)
+        return self._moved(result, staged)
+
+    def _moved(self, result: Result, staged: Path) -> Result:
+        """``result`` with its paths in the staging folder pointing into :attr:`result_folder`."""
+
+        def moved(path):
+            if path is None or not Path(path).is_relative_to(staged):
+                return path
+            return self.result_folder / Path(path).relative_to(staged)
+
+        return dataclasses.replace(
+            result,
+            table_markdown=moved(result.table_markdown),
+            per_image=moved(result.per_image),
+            logs=moved(result.logs),
+            table_csv=moved(result.table_csv),
+            figures=tuple(moved(figure) for figure in result.figures),
+        )
 
     def reproduce(self) -> Result:
         raise NotImplementedError

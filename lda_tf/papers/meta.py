@@ -48,6 +48,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from lda_tf import outputs
 from lda_tf.comparison import ZERO_FILLING, Method, compare, tv_method
 from lda_tf.data import load_images, parse_tasks
 from lda_tf.data.brats import DATASET_URL, BratsProtocol, convert_brats
@@ -233,7 +234,7 @@ class MetaReproduction(common.Reproduction):
                 **settings,
             )
 
-        return keras.models.load_model(self.train_or_reuse(name, config, f"{mode}, tasks {tasks}"))
+        return outputs.load_model(self.train_or_reuse(name, config, f"{mode}, tasks {tasks}"))
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(
@@ -256,7 +257,7 @@ class MetaReproduction(common.Reproduction):
 
     # ------------------------------------------------------------------ the whole table
     @property
-    def folder(self) -> Path:
+    def result_folder(self) -> Path:
         return self.output / f"table{self.spec.number}"
 
     def reproduce(self) -> common.Result:

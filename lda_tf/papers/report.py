@@ -3,11 +3,12 @@
 
 Two layouts:
 
-- :func:`markdown` (the meta paper's, also ``experiments/evaluate.py``'s): one block per CS ratio
-  and one row per method (zero-filling, TV, conventional, meta-learning): PSNR, SSIM, NMSE as
-  ``mean +- std`` and sigma(omega_i); the published value of the same row and our PSNR minus the
-  published one where the paper has the row; then the meta minus conventional PSNR gain per ratio
-  and on average, ours and published. Rows come from :func:`table_rows`.
+- :func:`markdown` (the meta paper's, also ``experiments/evaluate.py``'s): one block per task,
+  labelled by its CS ratio, and by the full task where tasks share a ratio (``10% cartesian_10``,
+  ``10% radial_10_seed1``); one row per method (zero-filling, TV, conventional, meta-learning):
+  PSNR, SSIM, NMSE as ``mean +- std`` and sigma(omega_i); the published value of the same row and
+  our PSNR minus the published one where the paper has the row; then the meta minus conventional
+  PSNR gain per task and on average, ours and published. Rows come from :func:`table_rows`.
 - :func:`grid` (the LDA paper's): one row per method, one column per setting, in blocks (ours,
   published), with extra columns such as ``#Par``.
 
@@ -34,6 +35,7 @@ METHOD_LABELS = {
 }
 TABLE_COLUMNS = (
     "ratio",
+    "task",
     "method",
     *(f"{name}_{part}" for name in METRICS for part in ("mean", "std")),
     "sigma_omega",
@@ -72,12 +74,19 @@ def _method_order(method: str) -> int:
 
 
 def table_rows(summary: list[dict], published: list[dict]) -> list[dict]:
-    """Our summary rows (:func:`lda_tf.evaluation.summarize`) sorted by ratio and method, each with
-    the published values of the same (ratio, method) and the PSNR difference."""
+    """Our summary rows (:func:`lda_tf.evaluation.summarize`) sorted by ratio, task (first seen
+    first) and method, each with the published values of the same (ratio, method) and the PSNR
+    difference."""
     reference = {(row["ratio"], row["method"]): row for row in published}
+    task_order = {
+        task: index for index, task in enumerate(dict.fromkeys(str(item["task"]) for item in summary))
+    }
     rows = []
-    for entry in sorted(summary, key=lambda item: (float(item["ratio"]), _method_order(item["method"]))):
-        row = {name: entry.get(name) for name in TABLE_COLUMNS[: 2 + 2 * len(METRICS) + 1]}
+    for entry in sorted(
+        summary,
+        key=lambda item: (float(item["ratio"]), task_order[str(item["task"])], _method_order(item["method"])),
+    ):
+        row = {name: entry.get(name) for name in TABLE_COLUMNS[: 3 + 2 * len(METRICS) + 1]}
         paper = reference.get((float(entry["ratio"]), entry["method"]))
         for name in METRICS:
             row[f"published_{name}_mean"] = paper[f"{name}_mean"] if paper else None
@@ -87,10 +96,25 @@ def table_rows(summary: list[dict], published: list[dict]) -> list[dict]:
     return rows
 
 
+def task_labels(rows: list[dict]) -> dict[str, str]:
+    """Each row's task -> its label: the CS ratio (``10%``), with the task where several tasks
+    share that ratio (``10% cartesian_10``), so no two rows of different tasks read the same."""
+    tasks_at = {}
+    for row in rows:
+        tasks_at.setdefault(float(row["ratio"]), {})[str(row["task"])] = None
+    return {
+        task: f"{ratio:g}%" + (f" {task}" if len(tasks) > 1 else "")
+        for ratio, tasks in tasks_at.items()
+        for task in tasks
+    }
+
+
 def gains(rows: list[dict]) -> list[dict]:
-    """Meta minus conventional PSNR per ratio (ours and published) and their average (ratio None)."""
+    """Meta minus conventional PSNR per task (ours and published) and their average (task and
+    ratio None)."""
     result = []
-    for ratio, members in group_by(rows, "ratio").items():
+    for task, members in group_by(rows, "task").items():
+        ratio = members[0]["ratio"]
         methods = {row["method"]: row for row in members}
         if "meta" in methods and "conventional" in methods:
             meta, conventional = methods["meta"], methods["conventional"]
@@ -100,6 +124,7 @@ def gains(rows: list[dict]) -> list[dict]:
             result.append(
                 dict(
                     ratio=float(ratio),
+                    task=task,
                     ours=meta["psnr_mean"] - conventional["psnr_mean"],
                     published=published,
                 )
@@ -109,6 +134,7 @@ def gains(rows: list[dict]) -> list[dict]:
         result.append(
             dict(
                 ratio=None,
+                task=None,
                 ours=float(np.mean([item["ours"] for item in result])),
                 published=None if None in published else float(np.mean(published)),
             )
@@ -139,10 +165,11 @@ def markdown(title: str, rows: list[dict], notes: Sequence[str] = ()) -> str:
     if with_paper:
         header += ["paper PSNR", "paper SSIM", "paper NMSE", "paper σ(ω_i)", "PSNR − paper"]
     lines = [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    previous_ratio = None
+    labels = task_labels(rows)
+    previous_task = None
     for row in rows:
-        ratio = "" if row["ratio"] == previous_ratio else f"{row['ratio']:g}%"
-        previous_ratio = row["ratio"]
+        ratio = "" if row["task"] == previous_task else labels[str(row["task"])]
+        previous_task = row["task"]
         label = METHOD_LABELS.get(row["method"], row["method"])
         cells = [ratio, label, *(_mean_std(row, name) for name in METRICS), _number(row["sigma_omega"])]
         if with_paper:
@@ -162,7 +189,7 @@ def markdown(title: str, rows: list[dict], notes: Sequence[str] = ()) -> str:
             "|---|---|---|",
         ]
         for item in table_gains:
-            ratio = "average" if item["ratio"] is None else f"{item['ratio']:g}%"
+            ratio = "average" if item["task"] is None else labels[str(item["task"])]
             lines.append(f"| {ratio} | {_number(item['ours'], True)} | {_number(item['published'], True)} |")
     return _with_notes(lines, notes)
 

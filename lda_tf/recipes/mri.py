@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from lda_tf import outputs
 from lda_tf.data import cross_task_batches, load_images, single_task_batches, steps_per_epoch
 from lda_tf.data.sample import sample_dir
 from lda_tf.data.tasks import format_tasks
@@ -121,16 +121,9 @@ class SupervisedOmega(Supervised):
         super().__init__(config)
         if not config.init_model:
             raise ValueError("argument `init_model` is needed: the meta-trained model.keras")
-        if not Path(config.init_model).is_file():
-            raise FileNotFoundError(f"{config.init_model}: no such model file")
+        if not Path(config.init_model).exists():
+            raise FileNotFoundError(f"argument `init_model` {config.init_model}: no such model file")
 
     def build_network(self) -> UnrolledLOA:
-        try:
-            meta_trained = keras.models.load_model(self.config.init_model)
-        except Exception as error:  # Keras raises many kinds for a file that is not a model
-            raise ValueError(
-                f"{self.config.init_model}: not a readable Keras model file ({error})"
-            ) from error
-        if not isinstance(meta_trained, UnrolledLOA):
-            raise ValueError(f"{self.config.init_model}: not an UnrolledLOA model")
+        meta_trained = outputs.load_model(self.config.init_model, "init_model")
         return meta_trained.for_new_tasks(len(self.tasks))

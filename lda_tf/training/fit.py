@@ -17,7 +17,13 @@ more epochs extend the run, logging and runtime settings may change (each invoca
 anything that changes what is trained raises :class:`SettingsMismatch`. Nothing is written before
 the settings, the data and the network have been checked; a directory holding no checkpoint and
 only the files a start writes (a start that failed or was killed early) starts afresh.
-``overwrite`` retrains from scratch, and replaces only a directory this package wrote.
+``overwrite`` retrains from scratch, and replaces only a directory this package wrote (a
+``config.json`` of a run); never a file, never an unrecognised directory. It never destroys before
+the new run is complete: the new run is built beside the old one in ``.<name>.partial-<pid>`` and
+renamed over it only at the end, so a failed or killed overwrite leaves the old run intact (the
+next run removes such a stale partial directory). A resume starts from the newest *intact*
+checkpoint (:func:`lda_tf.training.checkpoint.newest_intact`), and a run whose final weights are
+not finite raises :class:`NonFiniteWeights` instead of writing ``model.keras``.
 """
 
 from __future__ import annotations
@@ -31,14 +37,16 @@ import warnings
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from lda_tf import outputs
 from lda_tf.atomic import atomic_file, save_model
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.provenance import run_record
 from lda_tf.training.bilevel import BilevelConfig
 from lda_tf.training.callbacks import LOATensorBoard, NonFiniteGuard, StairTraining
-from lda_tf.training.checkpoint import ResumableCheckpoint, restore_latest
+from lda_tf.training.checkpoint import ResumableCheckpoint, checkpoint_prefixes, newest_intact, restore
 from lda_tf.training.config import SettingsMismatch, TrainingConfig, differences, display, to_json
 from lda_tf.training.trainer import LOATrainer
 
@@ -46,6 +54,10 @@ CONFIG = "config.json"
 # What a start writes before its first checkpoint (a directory holding only these and no checkpoint
 # starts afresh: the start failed or was killed; nothing trained is lost).
 START_UP_FILES = frozenset({CONFIG, "checkpoints", "logs", "history.csv"})
+
+
+class NonFiniteWeights(ValueError):
+    """Training ended with NaN or infinite weights; ``model.keras`` is not written."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,12 +113,21 @@ class RunDirectory:
         self.record: dict | None = None  # the stored config.json, when the run is to be continued
         self.changes: list[tuple[str, object, object]] = []  # allowed setting changes of this invocation
         self.fresh = True  # start from scratch (removing start-up files or, with overwrite, the run)
+        # With overwrite of an existing run: the new run is built here, then renamed over ``path``.
+        self.staging: Path | None = None
+        self.resume_from: Path | None = None  # the newest intact checkpoint, when resuming
+
+    @property
+    def work(self) -> Path:
+        """Where this invocation writes: ``path``, or the staging directory of an overwrite."""
+        return self.staging or self.path
 
     # ------------------------------------------------------------------ checks (no writes)
     def check(self) -> None:
         """Decide between fresh start, resume and reuse; raise for a directory that is not ours or
         a run trained under other settings."""
         path = self.path
+        outputs.remove_stale(path)  # our own leftovers of killed overwrites (puts a half-swapped run back)
         for parent in (path, *path.parents):
             if parent.exists() and not parent.is_dir():
                 raise FileExistsError(f"output_dir {path}: {parent} is a file, not a directory")
@@ -114,15 +135,20 @@ class RunDirectory:
             return
         entries = sorted(entry.name for entry in path.iterdir())
         record = self._stored_record()
+        unreadable = f"; its {CONFIG} is not a run record lda_tf can read" if CONFIG in entries else ""
         foreign = (
-            f"{path} exists and is not a run directory of lda_tf (it holds {', '.join(entries[:5])}); "
-            "choose another `output_dir`"
+            f"{path} exists and is not a run directory of lda_tf (it holds {', '.join(entries[:5])}"
+            f"{unreadable}); choose another `output_dir`"
         )
         if self.config.overwrite:
             if entries and record is None:
                 raise FileExistsError(f"{foreign} (it is not replaced even with `overwrite`)")
+            if entries:
+                self.staging = outputs.staging(path)
             return
-        has_checkpoint = tf.train.latest_checkpoint(str(path / "checkpoints")) is not None
+        # By the checkpoint files, not the state file (which may be garbage): a run with damaged
+        # checkpoints is never taken for a start that died early.
+        has_checkpoint = bool(checkpoint_prefixes(path / "checkpoints"))
         if not has_checkpoint and set(entries) <= START_UP_FILES and (record or CONFIG not in entries):
             return  # empty, or a start that failed or was killed before its first checkpoint
         if record is None:
@@ -136,6 +162,7 @@ class RunDirectory:
                 "Use another `output_dir`, or set `overwrite` to retrain it from scratch."
             )
         self.record, self.fresh = record, False
+        self.resume_from = newest_intact(path / "checkpoints")  # raises if none is intact
 
     def _stored_record(self) -> dict | None:
         """``config.json`` if it is one a run of this package wrote, else None."""
@@ -170,9 +197,11 @@ class RunDirectory:
     # ------------------------------------------------------------------ writes
     def start(self, tool: str) -> None:
         """Clear what a fresh start replaces and record this invocation in ``config.json``."""
-        if self.fresh and self.path.exists():
+        if self.staging is not None:
+            self.staging.mkdir(parents=True)
+        elif self.fresh and self.path.exists():
             if self.config.overwrite:
-                shutil.rmtree(self.path)
+                shutil.rmtree(self.path)  # empty (a non-empty one is replaced through staging)
             else:
                 for name in START_UP_FILES:
                     entry = self.path / name
@@ -191,11 +220,15 @@ class RunDirectory:
         self._write()
 
     def finish(self) -> None:
+        """Mark the invocation finished; an overwrite's new run now replaces the old one."""
         self.record["invocations"][-1]["finished_utc"] = _now()
         self._write()
+        if self.staging is not None:
+            outputs.swap(self.staging, self.path)
+            self.staging = None
 
     def _write(self) -> None:
-        with atomic_file(self.path / CONFIG) as handle:
+        with atomic_file(self.work / CONFIG) as handle:
             handle.write(json.dumps(self.record, indent=2) + "\n")
 
 
@@ -227,15 +260,31 @@ def fit(recipe: Recipe) -> Path:
             jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile],
         )
 
-    # Everything is checked: from here on the run directory is written.
+    # Everything is checked: from here on the run directory (or an overwrite's staging) is written.
     run.start(f"lda_tf.recipes ({recipe.name})")
-    output = run.path
-    initial_epoch = restore_latest(trainer, output / "checkpoints")
-    if initial_epoch < config.epochs:
-        _fit(trainer, recipe, datasets, output, initial_epoch)
-    save_model(network, model_path)
-    run.finish()
+    output = run.work
+    try:
+        initial_epoch = restore(trainer, run.resume_from) if run.resume_from else 0
+        if initial_epoch < config.epochs:
+            _fit(trainer, recipe, datasets, output, initial_epoch)
+        _check_finite(network, output)
+        save_model(network, output / "model.keras")
+        run.finish()
+    except BaseException:
+        if run.staging is not None:  # a failed overwrite: the old run stays as it was
+            shutil.rmtree(run.staging, ignore_errors=True)
+        raise
     return model_path
+
+
+def _check_finite(network: UnrolledLOA, output: Path) -> None:
+    """Raise :class:`NonFiniteWeights` naming the first weight with NaN or infinite values."""
+    for weight in network.weights:
+        if not np.all(np.isfinite(weight.numpy())):
+            raise NonFiniteWeights(
+                f"training ended with non-finite values in weight {weight.path} ({output}): model.keras "
+                "is not written (the checkpoints are kept); lower `learning_rate` or check the data"
+            )
 
 
 def _fit(trainer: LOATrainer, recipe: Recipe, datasets: Datasets, output: Path, initial_epoch: int) -> None:

@@ -136,8 +136,8 @@ def test_flag_errors_are_clear(tmp_path):
                 "--tasks=radial:10",
                 f"--output_dir={tmp_path / 'e'}",
             ],
-            1,
-            "--tv_weight must be positive",
+            2,
+            "--tv_weight must be a positive finite number; got -1",
         ),
         (
             [
@@ -169,3 +169,20 @@ def test_make_reproduce_without_brats_dir_fails_fast():
         timeout=60,
     )
     assert missing.returncode != 0 and "is not a directory" in missing.stderr
+
+
+def test_make_reproduce_filters_tensorflow_start_up_noise_as_demo_does(tmp_path):
+    commands = {}
+    for target in ("demo", "reproduce-table1", "reproduce-lda"):
+        result = subprocess.run(
+            ["make", "-n", target, f"BRATS_DIR={tmp_path}"], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        (command,) = [
+            line for line in result.stdout.replace("\\\n", " ").splitlines() if "reproduce.py" in line
+        ]
+        commands[target] = " ".join(command.split())
+    for target, command in commands.items():
+        assert "2>&1 | grep --line-buffered -v -E '^(WARNING: All log messages|[IWE][0-9]{4} " in command, (
+            target
+        )

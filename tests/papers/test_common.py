@@ -59,6 +59,40 @@ def test_overwrite_retrains_and_empties_the_folder(tmp_path):
     assert not (tmp_path / "table1" / "stale.txt").exists()
 
 
+def test_a_failed_overwrite_leaves_the_old_results_intact(tmp_path):
+    _Paper("table1", "smoke", str(tmp_path), log=lambda *_: None).run()
+    folder = tmp_path / "table1"
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+
+    class _Failing(_Paper):
+        def reproduce(self) -> Result:
+            self.write_per_image([dict(a=2)])
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        _Failing("table1", "smoke", str(tmp_path), overwrite=True, log=lambda *_: None).run()
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["runs", "table1"]
+
+
+def test_overwrite_result_paths_point_into_the_result_folder(tmp_path):
+    _Paper("table1", "smoke", str(tmp_path), log=lambda *_: None).run()
+    result = _Paper("table1", "smoke", str(tmp_path), overwrite=True, log=lambda *_: None).run()
+    assert result.per_image == tmp_path / "table1" / "per_image.csv" and result.per_image.is_file()
+
+
+def test_a_folder_not_ours_or_a_file_is_never_replaced(tmp_path):
+    (tmp_path / "table1").mkdir()
+    (tmp_path / "table1" / "thesis.tex").write_text("precious")
+    with pytest.raises(FileExistsError, match="not written by lda_tf"):
+        _Paper("table1", "smoke", str(tmp_path), overwrite=True, log=lambda *_: None).run()
+    assert (tmp_path / "table1" / "thesis.tex").read_text() == "precious"
+    (tmp_path / "file").write_text("precious")
+    with pytest.raises(FileExistsError, match="is a file"):
+        _Paper("table1", "smoke", str(tmp_path / "file" / "out"), overwrite=True, log=lambda *_: None).run()
+    assert (tmp_path / "file").read_text() == "precious"
+
+
 def test_a_run_trained_under_other_settings_is_not_reused(tmp_path):
     _Paper("table1", "smoke", str(tmp_path), log=lambda *_: None).run()
 

@@ -153,3 +153,18 @@ def test_grid_layout_and_write_table_without_csv(tmp_path):
     assert lines[-1] == "- n"
     markdown_path, csv_path = write_table(text, tmp_path, "table1")
     assert csv_path is None and markdown_path.read_text() == text
+
+
+def test_rows_that_differ_only_in_mask_type_or_seed_are_labelled_by_the_task():
+    rows = []
+    for task in ("radial_10", "cartesian_10", "radial_10_seed1"):
+        for method, psnr in (("conventional", 20.0), ("meta", 21.0)):
+            rows += [dict(method=method, task=task, ratio=10, image=0, psnr=psnr, ssim=0.5, nmse=0.01)]
+    rows += [dict(method="meta", task="radial_20", ratio=20, image=0, psnr=30.0, ssim=0.5, nmse=0.01)]
+    table = table_rows(summarize(rows), published=[])
+    assert [row["task"] for row in table[::2][:3]] == ["radial_10", "cartesian_10", "radial_10_seed1"]
+    text = markdown("Evaluation", table)
+    for label in ("| 10% radial_10 |", "| 10% cartesian_10 |", "| 10% radial_10_seed1 |"):
+        assert text.count(label) == 2, (label, text)  # the table's block and the gains row
+    assert text.count("| 20% |") == 1 and "| 10% |" not in text  # a ratio of one task keeps its label
+    assert [g["task"] for g in gains(table)] == ["radial_10", "cartesian_10", "radial_10_seed1", None]

@@ -17,6 +17,8 @@ import pytest
 import tensorflow as tf
 
 from lda_tf.recipes import SettingsMismatch, adaptation_config, meta_config, train
+from lda_tf.training import fit as fit_module
+from lda_tf.training.fit import NonFiniteWeights
 
 QUICK = dict(
     tasks="radial:20,radial:40",
@@ -240,3 +242,57 @@ def test_command_line_errors_are_clear(tmp_path):
     )
     assert bad_task.returncode == 2 and "argument `mask_type` must be one of" in bad_task.stderr
     assert "got 'spiral'" in bad_task.stderr
+
+
+def _snapshot(run: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(run)): path.read_bytes() for path in sorted(run.rglob("*")) if path.is_file()
+    }
+
+
+def test_a_failed_overwrite_leaves_the_old_run_intact(finished, tmp_path, monkeypatch):
+    run = _copy(finished, tmp_path)
+    before = _snapshot(run)
+
+    def killed(*args):
+        raise KeyboardInterrupt  # as if stopped during training
+
+    monkeypatch.setattr(fit_module, "_fit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(meta_config(str(run), **{**QUICK, "seed": 3, "overwrite": True}))
+    assert _snapshot(run) == before
+    assert [path.name for path in tmp_path.iterdir()] == ["run"]  # no staging left behind
+
+
+def test_overwrite_replaces_the_run_only_when_the_new_one_is_complete(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    stale = tmp_path / f".run.partial-{int(dead.stdout)}"  # a killed overwrite's staging
+    shutil.copytree(finished, stale)
+    (tmp_path / "notes.txt").write_text("mine")
+    train(meta_config(str(run), **{**QUICK, "epochs": 1, "seed": 3, "overwrite": True}))
+    record = _record(run)
+    assert record["settings"]["seed"] == 3 and len(record["invocations"]) == 1
+    assert len((run / "history.csv").read_text().splitlines()) == 1 + 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "run"]
+
+
+def test_a_file_is_never_replaced_even_with_overwrite(tmp_path):
+    output = tmp_path / "run"
+    output.write_text("precious")
+    with pytest.raises(FileExistsError, match="is a file"):
+        train(meta_config(str(output), **{**QUICK, "overwrite": True}))
+    assert output.read_text() == "precious"
+
+
+def test_non_finite_final_weights_never_write_a_model(finished, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+
+    def diverged(trainer, *args):
+        weight = trainer.network.trainable_weights[0]
+        weight.assign(np.full(weight.shape, np.nan, weight.dtype))
+
+    monkeypatch.setattr(fit_module, "_fit", diverged)
+    with pytest.raises(NonFiniteWeights, match="non-finite values in weight"):
+        train(meta_config(str(run), **QUICK))
+    assert not (run / "model.keras").exists()

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from lda_tf import outputs
 from lda_tf.data import load_images
 from lda_tf.data.tasks import Task
 from lda_tf.evaluation import metric_rows, network_reconstructor, reconstruct_all, zero_filling
@@ -77,7 +77,7 @@ def score_mri(stages: Path, test: np.ndarray, ratio: float) -> list[dict]:
     task = mri_task(ratio)
     rows = metric_rows(test, reconstruct_all(zero_filling, test, task), task, "zero_filling")
     for phases, path in stage_models(stages).items():
-        network = keras.models.load_model(path)
+        network = outputs.load_model(path)
         rows += metric_rows(
             test, reconstruct_all(network_reconstructor(network), test, task), task, f"LDA K={phases}"
         )

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from lda_tf import outputs
 from lda_tf.cs import pad_to_blocks
 from lda_tf.data.natural import NaturalImages, load_test_images, load_training_images
 from lda_tf.data.sample import sample_dir
@@ -69,7 +69,7 @@ class LDAReproduction(common.Reproduction):
         self._test: NaturalImages | None = None
 
     @property
-    def folder(self) -> Path:
+    def result_folder(self) -> Path:
         return self.output / f"lda_{self.experiment}"
 
     # ------------------------------------------------------------------ data and runs
@@ -105,7 +105,7 @@ class LDAReproduction(common.Reproduction):
         )
 
     def test(self, path: Path, method: str, setting: str, initial: bool = False) -> list[dict]:
-        network = keras.models.load_model(path)
+        network = outputs.load_model(path)
         rows = score_natural(network, self.test_images, initial)
         extra = dict(
             method=method,
@@ -182,7 +182,7 @@ class LDAReproduction(common.Reproduction):
                     {f"{setting}:{metric}": value for setting, value in values.items()}
                 )
         settings = [f"{r}:{m}" for r in (10, 20, 30) for m in ("psnr", "relerr", "ssim")]
-        network = keras.models.load_model(stage_models(stages)[self.profile.mri_max_phases])
+        network = outputs.load_model(stage_models(stages)[self.profile.mri_max_phases])
         text = grid(
             "Table 3: CS-MRI, radial masks: PSNR (dB), RelErr, SSIM",
             settings,
@@ -274,7 +274,7 @@ class LDAReproduction(common.Reproduction):
 
     def figure_convergence(self) -> tuple[list[dict], str, Path]:
         path = self.train(self.natural(ratio=50))
-        network = keras.models.load_model(path)
+        network = outputs.load_model(path)
         image, name = self.test_images.images[0], self.test_images.names[0]
         padded = pad_to_blocks(image, network.measurement.block_size)[None]
         height, width = image.shape
