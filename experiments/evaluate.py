@@ -20,9 +20,10 @@ import shutil
 from absl import app, flags
 
 from lda_tf import outputs
+from lda_tf.atomic import remove_stale, staging, swap
 from lda_tf.cli import check_task_seeds, flag_values, is_size_pair, user_errors_exit
 from lda_tf.comparison import ZERO_FILLING, Method, compare, tv_method
-from lda_tf.data import load_images, parse_tasks
+from lda_tf.data import load_images, parse_tasks, verify_dataset
 from lda_tf.data.sample import sample_dir
 from lda_tf.evaluation import summarize, training_settings, write_rows
 from lda_tf.papers.report import markdown, table_rows, write_table
@@ -75,8 +76,7 @@ def main(argv):
     del argv
     if FLAGS.tv_weight is not None and not (math.isfinite(FLAGS.tv_weight) and FLAGS.tv_weight > 0):
         raise ValueError(f"--tv_weight must be a positive finite number; got {FLAGS.tv_weight}")
-    outputs.check_not_file(FLAGS.output_dir)
-    outputs.remove_stale(FLAGS.output_dir)
+    remove_stale(FLAGS.output_dir)
     if outputs.check_output_dir(FLAGS.output_dir) and not FLAGS.overwrite:
         raise FileExistsError(f"--output_dir {FLAGS.output_dir} exists; pass --overwrite to replace it")
     network = None
@@ -90,6 +90,7 @@ def main(argv):
                 f"--model {FLAGS.model} has {network.num_tasks} task weights but --tasks lists {len(tasks)} "
                 "tasks; task i must be the one omega_i was trained for"
             )
+    verify_dataset(settings["dataset_dir"], checksums=True)  # every shard's checksum, once
     images = _images(settings, FLAGS.split)
     notes = [f"model: {FLAGS.model}; data: {settings['dataset_dir']} ({FLAGS.split}, {len(images)} images)"]
     if FLAGS.model == "zero_filling":
@@ -99,20 +100,20 @@ def main(argv):
         method, tv_weights = tv_method(validation, FLAGS.tv_weight, FLAGS.batch_size)
     else:
         method, tv_weights = Method.of_network("meta" if network.num_tasks else "conventional", network), {}
-    staging = outputs.staging(FLAGS.output_dir)
+    staged = staging(FLAGS.output_dir)
     try:
-        staging.mkdir(parents=True)
+        staged.mkdir(parents=True)
         rows, weights, _ = compare([method], images, tasks, FLAGS.batch_size)
         notes += [f"TV weight for {task}: {weight:g}" for task, weight in tv_weights.items()]
-        write_rows(rows, staging / "per_image.csv")
+        write_rows(rows, staged / "per_image.csv")
         summary = table_rows(summarize(rows, weights), published=[])
         text = markdown(f"Evaluation of {FLAGS.model}", summary, notes)
-        write_table(text, staging, "summary", summary)
+        write_table(text, staged, "summary", summary)
         record = run_record("experiments/evaluate.py", {**flag_values(), "resolved": settings})
-        (staging / "config.json").write_text(json.dumps(record, indent=2) + "\n")
-        outputs.swap(staging, FLAGS.output_dir)
+        (staged / "config.json").write_text(json.dumps(record, indent=2) + "\n")
+        swap(staged, FLAGS.output_dir)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staged, ignore_errors=True)
         raise
     print(text)
     print(f"written: {FLAGS.output_dir}/summary.md, summary.csv, per_image.csv")

@@ -36,6 +36,19 @@ def _under(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def check_not_file(path: str | os.PathLike, name: str = "output_dir") -> None:
+    """Raise :class:`UnsafeOutputError` (naming the argument ``name``) when ``path`` or a folder
+    above it is a file: an output is never a file and never lies under one."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UnsafeOutputError(
+            f"`{name}` {path}: is a file, not an output directory; it is never replaced (choose another path)"
+        )
+    for ancestor in path.resolve().parents:
+        if ancestor.exists() and not ancestor.is_dir():
+            raise UnsafeOutputError(f"`{name}` {path}: lies under {ancestor}, which is a file")
+
+
 def check_writable(
     output_dir: str | os.PathLike,
     overwrite: bool,
@@ -46,10 +59,8 @@ def check_writable(
     """Raise unless ``output_dir`` may be written (module docstring); callers call it before any
     work, so a refused output costs nothing. Errors name the argument ``name``."""
     output_dir = Path(output_dir)
+    check_not_file(output_dir, name)
     resolved = output_dir.resolve()
-    for ancestor in resolved.parents:
-        if ancestor.exists() and not ancestor.is_dir():
-            raise UnsafeOutputError(f"`{name}` {output_dir}: lies under {ancestor}, which is a file")
     for source in inputs:
         source_path = Path(source).resolve()
         if _under(resolved, source_path) or _under(source_path, resolved):
@@ -59,11 +70,6 @@ def check_writable(
             )
     if not output_dir.exists() and not output_dir.is_symlink():
         return
-    if not output_dir.is_dir():
-        raise UnsafeOutputError(
-            f"`{name}` {output_dir}: is a file, not an output directory; it is never replaced "
-            "(choose another path)"
-        )
     if not overwrite:
         raise OutputExistsError(f"`{name}` {output_dir}: exists; pass --overwrite to replace it")
     if marker is not None and not (output_dir / marker).is_file():
@@ -73,7 +79,9 @@ def check_writable(
         )
 
 
-_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)-[0-9a-f]+(?:\.keras)?$")
+# ``.<name>.partial-<pid>[-<hex>][.keras]`` (being written) and ``.<name>.old-<pid>[-<hex>]`` (the
+# output being replaced, during a swap): the writer's process id tells a stale one from a live one.
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<kind>partial|old)-(?P<pid>\d+)(?:-[0-9a-f]+)?(?:\.keras)?$")
 
 
 def _process_runs(pid: int) -> bool:
@@ -86,19 +94,26 @@ def _process_runs(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
-    """Remove the temporary siblings of ``path`` left by writers that no longer run (killed
-    mid-write); ones of a running process are kept. Returns what was removed."""
+def remove_stale(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary siblings of ``path`` (:func:`staging` names) left by writers that no
+    longer run (killed mid-write); ones of a running process are kept. A writer killed between the
+    two renames of :func:`swap` leaves no ``path`` and the old content under its ``.old-`` name:
+    that one is put back in place instead of removed. Returns what was removed."""
     path = Path(path)
-    removed = []
+    removed: list[Path] = []
     if not path.parent.is_dir():
         return removed
-    for candidate in path.parent.iterdir():
-        match = _TEMPORARY.match(candidate.name)
-        if not match or match["name"] != path.name or _process_runs(int(match["pid"])):
+    stale = sorted(  # old ones first: one may have to be put back
+        (match["kind"] == "partial", candidate)
+        for candidate in path.parent.iterdir()
+        if (match := _TEMPORARY.match(candidate.name))
+        and match["name"] == path.name
+        and not _process_runs(int(match["pid"]))
+    )
+    for is_partial, candidate in stale:
+        if not is_partial and not path.exists():
+            os.rename(candidate, path)
             continue
-        if candidate.name.startswith(f".{path.name}.old-") and not path.exists():
-            continue  # killed inside the swap: the old output is all there is; leave it to the user
         if candidate.is_dir() and not candidate.is_symlink():
             shutil.rmtree(candidate, ignore_errors=True)
         else:
@@ -107,8 +122,24 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def _temporary_name(path: Path, kind: str, suffix: str = "") -> Path:
+def staging(path: str | os.PathLike, kind: str = "partial", suffix: str = "") -> Path:
+    """A fresh name beside ``path`` where this process builds its replacement (not created)."""
+    path = Path(path)
     return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}{suffix}")
+
+
+def swap(staged: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Put the complete directory ``staged`` in place of ``path``; an old ``path`` is renamed aside
+    first and removed last, so at every moment one complete version exists (:func:`remove_stale`
+    puts it back if the writer dies between the renames)."""
+    staged, path = Path(staged), Path(path)
+    if not path.exists():
+        os.rename(staged, path)
+        return
+    retired = staging(path, "old")
+    os.rename(path, retired)
+    os.rename(staged, path)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -122,24 +153,19 @@ def atomic_directory(
     ``output_dir`` (replacing an existing one only as :func:`check_writable` allows); on error it is
     removed and ``output_dir`` is untouched."""
     output_dir = Path(output_dir)
+    remove_stale(output_dir)  # first: it may put back an output a killed swap left aside
     check_writable(output_dir, overwrite, marker, inputs)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(output_dir)
-    staging = _temporary_name(output_dir, "partial")
-    staging.mkdir()  # mode 0777 less the umask
+    staging_dir = staging(output_dir)
+    staging_dir.mkdir()  # mode 0777 less the umask
     try:
-        yield staging
+        yield staging_dir
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging_dir, ignore_errors=True)
         raise
     if output_dir.exists():
         check_writable(output_dir, overwrite, marker, inputs)  # it may have appeared meanwhile
-        retired = _temporary_name(output_dir, "old")
-        os.rename(output_dir, retired)
-        os.rename(staging, output_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.rename(staging, output_dir)
+    swap(staging_dir, output_dir)
 
 
 @contextlib.contextmanager
@@ -148,15 +174,15 @@ def atomic_file(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iter
     succeeds, so readers never see half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)
-    staging = _temporary_name(path, "partial")
-    os.close(os.open(staging, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # 0666 less the umask
+    remove_stale(path)
+    partial = staging(path)
+    os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # 0666 less the umask
     try:
-        with open(staging, mode, **open_kwargs) as handle:
+        with open(partial, mode, **open_kwargs) as handle:
             yield handle
-        os.replace(staging, path)
+        os.replace(partial, path)
     except BaseException:
-        Path(staging).unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         raise
 
 
@@ -165,8 +191,8 @@ def save_model(model, path: str | os.PathLike) -> None:
     partial file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path)
-    partial = _temporary_name(path, "partial", ".keras")
+    remove_stale(path)
+    partial = staging(path, suffix=".keras")
     try:
         model.save(partial)
         os.replace(partial, path)

@@ -4,19 +4,19 @@ item 1), and reading back a model file (item 7: :func:`load_model`).
 A directory is *ours* when it holds a ``config.json`` written by
 :func:`lda_tf.provenance.run_record` (a run, an evaluation, a reproduction's experiment folder).
 ``overwrite`` replaces only such a directory, never a file and never an unrecognised directory,
-and never destroys before the new content is complete: it is built beside the old one in
-``.<name>.partial-<pid>`` and :func:`swap`\\ ped in at the end, so a failed or killed overwrite leaves
-the old content intact. A staging directory left by a killed process is removed by the next run
-(:func:`remove_stale`).
+and never destroys before the new content is complete: it is built beside the old one
+(:func:`lda_tf.atomic.staging`) and swapped in at the end (:func:`lda_tf.atomic.swap`), so a failed
+or killed overwrite leaves the old content intact; a killed writer's leftovers are removed by the
+next run (:func:`lda_tf.atomic.remove_stale`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 from pathlib import Path
+
+from lda_tf.atomic import check_not_file
 
 CONFIG = "config.json"
 
@@ -56,19 +56,10 @@ def is_ours(directory: str | os.PathLike) -> bool:
     return isinstance(record, dict) and {"tool", "settings", "lda_tf_version"} <= set(record)
 
 
-def check_not_file(path: str | os.PathLike, name: str = "output_dir") -> None:
-    """Raise :class:`FileExistsError` (naming the argument ``name``) when ``path`` or a folder
-    above it is a file."""
-    path = Path(path)
-    for parent in (path, *path.parents):
-        if parent.exists() and not parent.is_dir():
-            raise FileExistsError(f"argument `{name}` {path}: {parent} is a file, not a directory")
-
-
 def check_output_dir(path: str | os.PathLike, name: str = "output_dir") -> bool:
-    """Raise :class:`FileExistsError` (naming the argument ``name``) when ``path`` or a folder
-    above it is a file, or ``path`` is a non-empty directory that is not ours; returns whether
-    ``path`` exists (then it is ours or empty)."""
+    """Raise (naming the argument ``name``) when ``path`` or a folder above it is a file
+    (:func:`lda_tf.atomic.check_not_file`), or ``path`` is a non-empty directory that is not ours;
+    returns whether ``path`` exists (then it is ours or empty)."""
     path = Path(path)
     check_not_file(path, name)
     if not path.exists():
@@ -81,62 +72,3 @@ def check_output_dir(path: str | os.PathLike, name: str = "output_dir") -> bool:
             f"`{name}`"
         )
     return True
-
-
-def staging(path: str | os.PathLike) -> Path:
-    """Where this process builds the replacement of ``path`` (removed first if it exists: the name
-    is this process's own)."""
-    path = Path(path)
-    directory = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    shutil.rmtree(directory, ignore_errors=True)
-    return directory
-
-
-def swap(staged: str | os.PathLike, path: str | os.PathLike) -> None:
-    """Put the complete ``staged`` directory in place of ``path`` (the old one is removed last)."""
-    staged, path = Path(staged), Path(path)
-    if not path.exists():
-        os.rename(staged, path)
-        return
-    retired = path.with_name(f".{path.name}.old-{os.getpid()}")
-    shutil.rmtree(retired, ignore_errors=True)
-    os.rename(path, retired)
-    os.rename(staged, path)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale(path: str | os.PathLike) -> list[Path]:
-    """Remove the staging directories (``.<name>.partial-<pid>``, ``.<name>.old-<pid>``) of
-    ``path`` whose process is gone; returns them. A process killed between the two renames of
-    :func:`swap` leaves no ``path`` and the old content in ``.<name>.old-<pid>``: that one is put
-    back in place instead of removed."""
-    path = Path(path)
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(partial|old)-(\d+)$")
-    removed = []
-    if not path.parent.is_dir():
-        return removed
-    stale = sorted(
-        (match.group(1) == "partial", entry)  # old ones first: one may have to be put back
-        for entry in path.parent.iterdir()
-        if (match := pattern.match(entry.name))
-        and entry.is_dir()
-        and not entry.is_symlink()
-        and not _alive(int(match.group(2)))
-    )
-    for is_partial, entry in stale:
-        if not is_partial and not path.exists():
-            os.rename(entry, path)
-            continue
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(entry)
-    return removed

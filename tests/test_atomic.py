@@ -11,7 +11,7 @@ from lda_tf.atomic import (
     atomic_directory,
     atomic_file,
     check_writable,
-    remove_stale_temporaries,
+    remove_stale,
 )
 
 
@@ -90,7 +90,7 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
     with atomic_file(tmp_path / "report.csv") as handle:
         handle.write("done")
     assert not stale_file.exists()
-    assert remove_stale_temporaries(tmp_path / "other") == [other]
+    assert remove_stale(tmp_path / "other") == [other]
 
 
 def test_outputs_follow_the_umask(tmp_path):

@@ -68,7 +68,7 @@ def _cases(tmp):
                 "--tasks=radial:10",
                 f"--output_dir={tmp / 'file' / 'e'}",
             ],
-            "is a file, not a directory",
+            "which is a file",
         ),
         "evaluate negative task seed": (
             ["evaluate.py", "--model=zero_filling", "--tasks=radial:10:-1", f"--output_dir={tmp / 'e'}"],

@@ -1,5 +1,6 @@
-"""Output directories (lda_tf.outputs): what counts as ours, files never replaced, stale staging
-removed; and model files read back with one clear error per kind of damage (issue 13 items 1, 7)."""
+"""Output directories (lda_tf.outputs, lda_tf.atomic): what counts as ours, files never replaced,
+stale staging removed; and model files read back with one clear error per kind of damage (issue 13
+items 1, 7)."""
 
 import json
 import subprocess
@@ -9,7 +10,7 @@ import zipfile
 import keras
 import pytest
 
-from lda_tf import outputs
+from lda_tf import atomic, outputs
 from lda_tf.provenance import run_record
 
 
@@ -42,7 +43,7 @@ def test_missing_and_unreadable_model_files_say_what_is_wrong(tmp_path, dense_mo
 def test_files_and_folders_not_ours_are_refused(tmp_path):
     (tmp_path / "file").write_text("precious")
     for path in (tmp_path / "file", tmp_path / "file" / "below"):
-        with pytest.raises(FileExistsError, match="is a file, not a directory"):
+        with pytest.raises(atomic.UnsafeOutputError, match="is a file"):
             outputs.check_output_dir(path)
     (tmp_path / "thesis").mkdir()
     (tmp_path / "thesis" / "thesis.tex").write_text("precious")
@@ -58,19 +59,19 @@ def test_swap_replaces_and_stale_staging_of_dead_processes_is_removed(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
     (target / "old.txt").write_text("old")
-    staged = outputs.staging(target)
+    staged = atomic.staging(target)
     staged.mkdir()
     (staged / "new.txt").write_text("new")
-    outputs.swap(staged, target)
+    atomic.swap(staged, target)
     assert [path.name for path in target.iterdir()] == ["new.txt"]
     dead = int(
         subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout
     )
     stale, other = tmp_path / f".out.partial-{dead}", tmp_path / f".other.partial-{dead}"
     stale.mkdir(), other.mkdir()
-    alive = outputs.staging(target)
+    alive = atomic.staging(target)
     alive.mkdir()
-    assert outputs.remove_stale(target) == [stale]
+    assert atomic.remove_stale(target) == [stale]
     assert alive.exists() and other.exists() and not stale.exists()
 
 
@@ -81,6 +82,6 @@ def test_a_swap_killed_between_its_renames_puts_the_old_content_back(tmp_path):
     old, partial = tmp_path / f".out.old-{dead}", tmp_path / f".out.partial-{dead}"
     old.mkdir(), partial.mkdir()
     (old / "result.csv").write_text("old")
-    outputs.remove_stale(tmp_path / "out")
+    atomic.remove_stale(tmp_path / "out")
     assert (tmp_path / "out" / "result.csv").read_text() == "old"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
 from lda_tf import outputs, recipes
-from lda_tf.atomic import atomic_file
+from lda_tf.atomic import atomic_file, check_not_file, remove_stale, staging, swap
 from lda_tf.checks import check_choice
 from lda_tf.evaluation import write_rows
 from lda_tf.provenance import run_record
@@ -167,11 +167,11 @@ class Reproduction:
         """The folder the experiment writes (:attr:`folder`: with ``overwrite`` of an existing
         result folder a fresh one beside it) with its ``config.json`` (atomic). Raises
         :class:`FileExistsError` for an output that is a file or a result folder not ours."""
-        outputs.check_not_file(self.output)
-        outputs.remove_stale(self.result_folder)
+        check_not_file(self.output)
+        remove_stale(self.result_folder)
         exists = outputs.check_output_dir(self.result_folder)
         if exists and self.overwrite:
-            self._staging = outputs.staging(self.result_folder)
+            self._staging = staging(self.result_folder)
         folder = self.folder
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_file(folder / "config.json") as handle:
@@ -221,7 +221,7 @@ class Reproduction:
             raise
         finally:
             self._staging = None
-        outputs.swap(staged, self.result_folder)
+        swap(staged, self.result_folder)
         return self._moved(result, staged)
 
     def _moved(self, result: Result, staged: Path) -> Result:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from lda_tf import outputs
-from lda_tf.data import cross_task_batches, load_images, single_task_batches, steps_per_epoch
+from lda_tf.data import cross_task_batches, load_images, single_task_batches, steps_per_epoch, verify_dataset
 from lda_tf.data.sample import sample_dir
 from lda_tf.data.tasks import format_tasks
 from lda_tf.loa.model import UnrolledLOA
@@ -29,12 +29,17 @@ class MRIRecipe(Recipe):
             raise ValueError(f"recipe {self.name!r} trains on MRIData; got {type(config.data).__name__}")
         self.data: MRIData = config.data
         self.tasks = list(self.data.tasks)
+        self.verified = False
 
     def images(self, split: str) -> np.ndarray:
+        """A split of the dataset; the first call checks every shard's checksum against the
+        manifest (a run starts: a damaged dataset is named before anything trains on it)."""
         data = self.data
-        return load_images(
-            data.dataset_dir or sample_dir(), split, data.max_images, data.crop, data.downsample
-        )
+        dataset_dir = data.dataset_dir or sample_dir()
+        if not self.verified:
+            verify_dataset(dataset_dir, checksums=True)
+            self.verified = True
+        return load_images(dataset_dir, split, data.max_images, data.crop, data.downsample)
 
     def mri_network(self, num_tasks: int) -> UnrolledLOA:
         return self.config.network.build(MRISampling(name="measurement"), num_tasks=num_tasks)

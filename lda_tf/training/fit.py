@@ -40,8 +40,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lda_tf import outputs
-from lda_tf.atomic import atomic_file, save_model
+from lda_tf.atomic import atomic_file, check_not_file, remove_stale, save_model, staging, swap
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.provenance import run_record
 from lda_tf.training.bilevel import BilevelConfig
@@ -127,10 +126,8 @@ class RunDirectory:
         """Decide between fresh start, resume and reuse; raise for a directory that is not ours or
         a run trained under other settings."""
         path = self.path
-        outputs.remove_stale(path)  # our own leftovers of killed overwrites (puts a half-swapped run back)
-        for parent in (path, *path.parents):
-            if parent.exists() and not parent.is_dir():
-                raise FileExistsError(f"output_dir {path}: {parent} is a file, not a directory")
+        remove_stale(path)  # our own leftovers of killed overwrites (puts a half-swapped run back)
+        check_not_file(path)
         if not path.exists():
             return
         entries = sorted(entry.name for entry in path.iterdir())
@@ -144,7 +141,7 @@ class RunDirectory:
             if entries and record is None:
                 raise FileExistsError(f"{foreign} (it is not replaced even with `overwrite`)")
             if entries:
-                self.staging = outputs.staging(path)
+                self.staging = staging(path)
             return
         # By the checkpoint files, not the state file (which may be garbage): a run with damaged
         # checkpoints is never taken for a start that died early.
@@ -224,7 +221,7 @@ class RunDirectory:
         self.record["invocations"][-1]["finished_utc"] = _now()
         self._write()
         if self.staging is not None:
-            outputs.swap(self.staging, self.path)
+            swap(self.staging, self.path)
             self.staging = None
 
     def _write(self) -> None:

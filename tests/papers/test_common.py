@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from lda_tf.atomic import UnsafeOutputError
 from lda_tf.papers.common import Profile, Registry, Reproduction, Result
 from lda_tf.papers.registry import PAPERS
 from lda_tf.recipes import conventional_config
@@ -88,7 +89,7 @@ def test_a_folder_not_ours_or_a_file_is_never_replaced(tmp_path):
         _Paper("table1", "smoke", str(tmp_path), overwrite=True, log=lambda *_: None).run()
     assert (tmp_path / "table1" / "thesis.tex").read_text() == "precious"
     (tmp_path / "file").write_text("precious")
-    with pytest.raises(FileExistsError, match="is a file"):
+    with pytest.raises(UnsafeOutputError, match="which is a file"):
         _Paper("table1", "smoke", str(tmp_path / "file" / "out"), overwrite=True, log=lambda *_: None).run()
     assert (tmp_path / "file").read_text() == "precious"
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from lda_tf.atomic import UnsafeOutputError
 from lda_tf.recipes import SettingsMismatch, adaptation_config, meta_config, train
 from lda_tf.training import fit as fit_module
 from lda_tf.training.fit import NonFiniteWeights
@@ -164,7 +165,7 @@ def test_failed_validation_writes_nothing(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such model file"):
         train(adaptation_config(str(output), init_model=str(tmp_path / "none.keras"), verbose=0))
     (tmp_path / "file").write_text("")
-    with pytest.raises(FileExistsError, match="is a file"):
+    with pytest.raises(UnsafeOutputError, match="which is a file"):
         train(meta_config(str(tmp_path / "file" / "run"), **QUICK))
     assert not output.exists()
 
@@ -280,7 +281,7 @@ def test_overwrite_replaces_the_run_only_when_the_new_one_is_complete(finished, 
 def test_a_file_is_never_replaced_even_with_overwrite(tmp_path):
     output = tmp_path / "run"
     output.write_text("precious")
-    with pytest.raises(FileExistsError, match="is a file"):
+    with pytest.raises(UnsafeOutputError, match="is a file"):
         train(meta_config(str(output), **{**QUICK, "overwrite": True}))
     assert output.read_text() == "precious"
 
