@@ -21,7 +21,7 @@ from absl import app, flags
 
 from lda_tf import outputs
 from lda_tf.atomic import remove_stale, staging, swap
-from lda_tf.cli import check_task_seeds, flag_values, is_size_pair, user_errors_exit
+from lda_tf.cli import flag_values, is_size_pair, user_errors_exit
 from lda_tf.comparison import ZERO_FILLING, Method, compare, tv_method
 from lda_tf.data import load_images, parse_tasks, verify_dataset
 from lda_tf.data.sample import sample_dir
@@ -83,7 +83,7 @@ def main(argv):
     if FLAGS.model not in BASELINES:
         network = outputs.load_model(FLAGS.model)  # "no such model file", "not a readable ..."
     settings = _settings()
-    tasks = check_task_seeds(parse_tasks(settings["tasks"]))
+    tasks = parse_tasks(settings["tasks"])
     if network is not None:
         if network.num_tasks not in (0, len(tasks)):
             raise ValueError(

@@ -58,14 +58,6 @@ def is_size_pair(value) -> bool:
     return value is None or (len(value) == 2 and all(item.isdigit() and int(item) > 0 for item in value))
 
 
-def check_task_seeds(tasks: list) -> list:
-    """``tasks`` (:func:`lda_tf.data.parse_tasks`), each with a seed >= 0, else a ``--tasks`` error."""
-    for task in tasks:
-        if task.seed < 0:
-            raise ValueError(f"--tasks: the seed of {task} must be >= 0; got {task.seed}")
-    return tasks
-
-
 def flag_values() -> dict:
     """The values of the flags the running binary defines (absl keys a script's flags by its path)."""
     return {flag.name: flag.value for flag in flags.FLAGS.get_flags_for_module(sys.argv[0])}

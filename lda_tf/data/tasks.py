@@ -20,6 +20,8 @@ class Task:
 
     def __post_init__(self):
         check_choice(self.mask_type, sorted(MASK_TYPES), "mask_type")
+        if self.seed < 0:
+            raise ValueError(f"argument `tasks`: the seed of {self} must be >= 0; got {self.seed}")
         if not 0 < self.ratio <= 1:
             raise ValueError(f"task sampling ratio must be in (0, 1]; got {self.ratio}")
 

@@ -44,9 +44,6 @@ class MRIData:
         object.__setattr__(self, "tasks", tuple(self.tasks))
         if not self.tasks:
             raise ValueError("argument `tasks` is empty; e.g. radial:10,radial:20,radial:30,radial:40")
-        for task in self.tasks:
-            if task.seed < 0:
-                raise ValueError(f"argument `tasks`: the seed of {task} must be >= 0; got {task.seed}")
         if self.crop is not None:
             if len(self.crop) != 2 or any(not isinstance(size, int) or size < 1 for size in self.crop):
                 raise ValueError(
