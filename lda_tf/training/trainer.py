@@ -96,10 +96,16 @@ class LOATrainer(keras.Model):
         return list(self.trackers.values())
 
     def compile(self, theta_optimizer=None, omega_optimizer=None, **kwargs):
-        """Separate optimizers for theta and omega, built now (a skipped step must not build them)."""
-        super().compile(**kwargs)
+        """Separate optimizers for theta and omega, built now (a skipped step must not build them).
+
+        Keras's own ``optimizer`` is the one this mode trains with (omega's in adaptation, else
+        theta's), so what Keras reads from it is true: the TensorBoard callback logs
+        ``evaluation_*_vs_iterations`` at its step count, and the learning rate it logs is the
+        one in use (with Keras's default ``rmsprop``, never stepped, both were constants)."""
         self.theta_optimizer = theta_optimizer or keras.optimizers.Adam(1e-3)
         self.omega_optimizer = omega_optimizer or keras.optimizers.Adam(1e-3)
+        stepping = self.omega_optimizer if self.mode == "adaptation" else self.theta_optimizer
+        super().compile(optimizer=stepping, **kwargs)
         self.theta_optimizer.build(self.network.theta_variables)
         self.omega_optimizer.build(self.network.omega_variables)
 
