@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from lda_tf import metrics
+from lda_tf.data.sample import sample_dir
 from lda_tf.data.tasks import Task
 from lda_tf.evaluation import evaluate, reconstruct_all, summarize, zero_filling
 from lda_tf.mri import MRIOperator, make_mask, simulate_kspace
@@ -96,11 +98,11 @@ def test_reproduce_smoke_profile_end_to_end(tmp_path):
 
 
 def test_flag_errors_are_clear(tmp_path):
-    t1_dataset = tmp_path / "brats_t1"
-    t1_dataset.mkdir()
-    (t1_dataset / "manifest.json").write_text(
-        json.dumps({"dataset": "brats2018", "protocol": {"modality": "t1"}})
-    )
+    t1_dataset = tmp_path / "brats_t1"  # a valid converted dataset whose protocol says T1
+    shutil.copytree(sample_dir(), t1_dataset)
+    manifest = json.loads((t1_dataset / "manifest.json").read_text())
+    manifest.update(dataset="brats2018", protocol={"modality": "t1"})
+    (t1_dataset / "manifest.json").write_text(json.dumps(manifest))
     checks = [
         (
             [
