@@ -25,6 +25,7 @@ differentiating through it twice, as bilevel training does, made tracing about t
 from __future__ import annotations
 
 import dataclasses
+from types import MappingProxyType
 from typing import NamedTuple
 
 import keras
@@ -54,6 +55,16 @@ class Unrolled(NamedTuple):
     state: IterateState
     diagnostics: dict[str, tf.Tensor]
     iterates: tuple[tf.Tensor, ...]  # x_0 .. x_T
+
+
+# The two papers' networks (section 4 of each), one source for the presets below and for the run
+# settings' presets (lda_tf.training.config).
+META_PAPER_NETWORK = MappingProxyType(
+    dict(num_phases=11, num_layers=3, num_filters=4, relu_delta=1e-3, smoothing="sqrt", policy="meta")
+)
+LDA_PAPER_NETWORK = MappingProxyType(
+    dict(num_phases=15, num_layers=4, num_filters=32, relu_delta=0.01, smoothing="huber", policy="lda")
+)
 
 
 @keras.saving.register_keras_serializable(package="lda_tf")
@@ -291,31 +302,13 @@ class UnrolledLOA(keras.Model):
     def meta_paper(cls, measurement: Measurement, num_tasks: int = 4, **overrides) -> UnrolledLOA:
         """The meta paper's network (section 4): l=3, d=4, relu_delta=1e-3, 11 phases, sqrt, meta;
         ``measurement`` is ``MRISampling`` there."""
-        config = dict(
-            num_phases=11,
-            num_tasks=num_tasks,
-            num_layers=3,
-            num_filters=4,
-            relu_delta=1e-3,
-            smoothing="sqrt",
-            policy="meta",
-        )
-        return cls(measurement, **{**config, **overrides})
+        return cls(measurement, **{"num_tasks": num_tasks, **META_PAPER_NETWORK, **overrides})
 
     @classmethod
     def lda_paper(cls, measurement: Measurement, **overrides) -> UnrolledLOA:
         """The LDA paper's network (section 4): l=4, d=32, relu_delta=0.01, 15 phases, huber, lda;
         ``measurement`` is ``BlockSampling`` (4.2.1-4.2.2) or ``MRISampling`` (4.2.3)."""
-        config = dict(
-            num_phases=15,
-            num_tasks=0,
-            num_layers=4,
-            num_filters=32,
-            relu_delta=0.01,
-            smoothing="huber",
-            policy="lda",
-        )
-        return cls(measurement, **{**config, **overrides})
+        return cls(measurement, **{"num_tasks": 0, **LDA_PAPER_NETWORK, **overrides})
 
     def get_config(self):
         config = super().get_config()

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lda_tf.checks import check_choice
-from lda_tf.loa.model import UnrolledLOA
+from lda_tf.loa.model import LDA_PAPER_NETWORK, META_PAPER_NETWORK, UnrolledLOA
 from lda_tf.loa.phase import POLICIES
 from lda_tf.training.bilevel import BilevelConfig
 
@@ -53,12 +53,16 @@ class NetworkConfig:
     :func:`lda_paper_network`). The number of task weights comes from the recipe (its tasks)."""
 
     preset: str = setting("meta_paper", help="UnrolledLOA preset", choices=("meta_paper", "lda_paper"))
-    num_phases: int = setting(11, help="Phases T of the network.", min=1)
-    policy: str = setting("meta", help="Phase policy (SPEC 3).", choices=POLICIES)
-    smoothing: str = setting("sqrt", help="Smoothing of the l2,1 regulariser.", choices=("sqrt", "huber"))
-    num_layers: int = setting(3, help="Convolutions l in g.", min=1)
-    num_filters: int = setting(4, help="Kernels d per convolution.", min=1)
-    relu_delta: float = setting(1e-3, help="Smoothed-ReLU delta of eq. (19).", min=0)
+    num_phases: int = setting(META_PAPER_NETWORK["num_phases"], help="Phases T of the network.", min=1)
+    policy: str = setting(META_PAPER_NETWORK["policy"], help="Phase policy (SPEC 3).", choices=POLICIES)
+    smoothing: str = setting(
+        META_PAPER_NETWORK["smoothing"], help="Smoothing of the l2,1 regulariser.", choices=("sqrt", "huber")
+    )
+    num_layers: int = setting(META_PAPER_NETWORK["num_layers"], help="Convolutions l in g.", min=1)
+    num_filters: int = setting(META_PAPER_NETWORK["num_filters"], help="Kernels d per convolution.", min=1)
+    relu_delta: float = setting(
+        META_PAPER_NETWORK["relu_delta"], help="Smoothed-ReLU delta of eq. (19).", min=0
+    )
     kernel_scale: float = setting(1.0, help="g's kernels start at Xavier times this.", min_exclusive=0)
 
     def build(self, measurement, num_tasks: int) -> UnrolledLOA:
@@ -70,16 +74,7 @@ class NetworkConfig:
 
 def lda_paper_network(**overrides) -> NetworkConfig:
     """The LDA paper's network (section 4): l=4, d=32, relu_delta=0.01, 15 phases, huber, lda."""
-    preset = dict(
-        preset="lda_paper",
-        num_phases=15,
-        num_layers=4,
-        num_filters=32,
-        relu_delta=0.01,
-        smoothing="huber",
-        policy="lda",
-    )
-    return NetworkConfig(**{**preset, **overrides})
+    return NetworkConfig(**{"preset": "lda_paper", **LDA_PAPER_NETWORK, **overrides})
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
