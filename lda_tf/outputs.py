@@ -47,13 +47,15 @@ def load_model(path: str | os.PathLike, name: str = "model"):
     return model
 
 
-def is_ours(directory: str | os.PathLike) -> bool:
-    """``directory`` holds a ``config.json`` record this package wrote."""
+def read_record(directory: str | os.PathLike) -> dict | None:
+    """The ``config.json`` record in ``directory`` if this package wrote it
+    (:func:`lda_tf.provenance.run_record`), else None (missing, unreadable, or someone else's)."""
     try:
         record = json.loads((Path(directory) / CONFIG).read_text())
     except (OSError, ValueError):
-        return False
-    return isinstance(record, dict) and {"tool", "settings", "lda_tf_version"} <= set(record)
+        return None
+    ours = isinstance(record, dict) and {"tool", "settings", "lda_tf_version"} <= set(record)
+    return record if ours else None
 
 
 def check_output_dir(path: str | os.PathLike, name: str = "output_dir") -> bool:
@@ -65,7 +67,7 @@ def check_output_dir(path: str | os.PathLike, name: str = "output_dir") -> bool:
     if not path.exists():
         return False
     entries = sorted(entry.name for entry in path.iterdir())
-    if entries and not is_ours(path):
+    if entries and read_record(path) is None:
         raise FileExistsError(
             f"argument `{name}` {path} exists and was not written by lda_tf (it holds "
             f"{', '.join(entries[:5])}); it is never replaced, even with `overwrite`: choose another "

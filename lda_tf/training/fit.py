@@ -42,6 +42,7 @@ import tensorflow as tf
 
 from lda_tf.atomic import atomic_file, check_not_file, remove_stale, save_model, staging, swap
 from lda_tf.loa.model import UnrolledLOA
+from lda_tf.outputs import CONFIG, read_record
 from lda_tf.provenance import run_record
 from lda_tf.training.bilevel import BilevelConfig
 from lda_tf.training.callbacks import LOATensorBoard, NonFiniteGuard, StairTraining
@@ -49,7 +50,6 @@ from lda_tf.training.checkpoint import ResumableCheckpoint, checkpoint_prefixes,
 from lda_tf.training.config import SettingsMismatch, TrainingConfig, differences, display, to_json
 from lda_tf.training.trainer import LOATrainer
 
-CONFIG = "config.json"
 # What a start writes before its first checkpoint (a directory holding only these and no checkpoint
 # starts afresh: the start failed or was killed; nothing trained is lost).
 START_UP_FILES = frozenset({CONFIG, "checkpoints", "logs", "history.csv"})
@@ -131,7 +131,7 @@ class RunDirectory:
         if not path.exists():
             return
         entries = sorted(entry.name for entry in path.iterdir())
-        record = self._stored_record()
+        record = read_record(path)
         unreadable = f"; its {CONFIG} is not a run record lda_tf can read" if CONFIG in entries else ""
         foreign = (
             f"{path} exists and is not a run directory of lda_tf (it holds {', '.join(entries[:5])}"
@@ -160,15 +160,6 @@ class RunDirectory:
             )
         self.record, self.fresh = record, False
         self.resume_from = newest_intact(path / "checkpoints")  # raises if none is intact
-
-    def _stored_record(self) -> dict | None:
-        """``config.json`` if it is one a run of this package wrote, else None."""
-        try:
-            record = json.loads((self.path / CONFIG).read_text())
-        except (OSError, ValueError):
-            return None
-        ours = isinstance(record, dict) and {"tool", "settings", "lda_tf_version"} <= set(record)
-        return record if ours else None
 
     def _stored_config(self, record: dict) -> TrainingConfig:
         """The settings the run has now: as stored, with each invocation's allowed changes."""
