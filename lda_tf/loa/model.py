@@ -279,8 +279,8 @@ class UnrolledLOA(keras.Model):
 
     def call(self, inputs, training=None, return_diagnostics: bool = False):
         """Reconstruction ``[B, H, W]``; with ``return_diagnostics`` also a dict of ``[T, B]``
-        tensors (``T`` active phases) ``eps``, ``took_u``, ``phi_before``, ``phi_after`` and
-        ``backtracks``."""
+        tensors (``T`` active phases) ``eps``, ``took_u``, ``phi_before``, ``phi_after``,
+        ``backtracks`` and ``line_search_failed`` (:class:`PhaseDiagnostics`)."""
         unrolled = self.unroll(inputs)
         if return_diagnostics:
             return unrolled.state.point.image, unrolled.diagnostics

@@ -114,6 +114,9 @@ class PhaseDiagnostics(NamedTuple):
     phi_before: tf.Tensor  # phi_{eps_t}(x_t)
     phi_after: tf.Tensor  # phi_{eps_t}(x_{t+1})
     backtracks: tf.Tensor  # step reductions of the line search (0 where u was taken)
+    # 1.0 where x_{t+1} = v and no step up to max_backtracks reductions was sufficient, so x was kept
+    # (backtracks == max_backtracks alone cannot tell this from a step accepted after the last one)
+    line_search_failed: tf.Tensor
 
 
 def initial_state(objective: VariationalObjective, image: tf.Tensor, eps: tf.Tensor) -> IterateState:
@@ -137,11 +140,12 @@ def line_search(
     initial_step: tf.Tensor,
     decrease: tf.Tensor,
     policy: PhasePolicy,
-) -> tuple[tf.Tensor, tf.Tensor]:
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Backtracking on ``v = x - s grad phi(x)``: the largest ``s = initial_step rho^k``,
     ``k <= max_backtracks``, with ``phi(v) - phi(x) <= -decrease ||v - x||^2``, or ``s = 0``.
 
-    Returns the step ``[B]`` and the number of reductions ``k`` ``[B]``. The search itself sees no
+    Returns the step ``[B]``, the number of reductions ``k`` ``[B]`` and ``failed`` ``[B]`` (1.0
+    where no step was sufficient and ``s = 0``). The search itself sees no
     gradient; the returned ``s = initial_step rho^k`` holds ``k`` fixed, so it is differentiable in
     a learned ``initial_step`` (``alpha_t`` of ``meta`` and ``lda``).
     """
@@ -172,22 +176,24 @@ def line_search(
         maximum_iterations=policy.max_backtracks,
     )
     step = initial_step * tf.stop_gradient(tf.pow(policy.rho, reductions))  # = the searched step
-    return tf.where(accepted, step, tf.zeros_like(step)), reductions
+    failed = tf.cast(tf.logical_not(accepted), tf.float32)
+    return tf.where(accepted, step, tf.zeros_like(step)), reductions, failed
 
 
 def _safeguard_candidate(
     objective: VariationalObjective, state: IterateState, policy: PhasePolicy, alpha: tf.Tensor
-) -> tuple[Point, tf.Tensor, tf.Tensor]:
-    """The line-searched gradient step ``v`` (eq. (10) / (4.10) / (14b)): point, value, reductions."""
+) -> tuple[Point, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """The line-searched gradient step ``v`` (eq. (10) / (4.10) / (14b)): point, value, reductions,
+    whether the search failed."""
     if policy.name == "elda":
         initial_step = tf.fill(tf.shape(state.eps), policy.alpha_bar)
         decrease = policy.eta3 / state.eps
     else:
         initial_step = tf.fill(tf.shape(state.eps), 1.0) * alpha
         decrease = tf.fill(tf.shape(state.eps), 1.0 / policy.a)
-    step, reductions = line_search(objective, state, initial_step, decrease, policy)
+    step, reductions, failed = line_search(objective, state, initial_step, decrease, policy)
     v_point = objective.point(state.point.image - per_sample(step, state.gradient) * state.gradient)
-    return v_point, objective.value(v_point, state.eps), reductions
+    return v_point, objective.value(v_point, state.eps), reductions, failed
 
 
 def _gradient_step(
@@ -222,7 +228,7 @@ def phase_iteration(
         )
         no = tf.zeros_like(eps)
         return _finish(
-            objective, state, next_point, PhaseDiagnostics(eps, no, state.value, next_value, no), policy
+            objective, state, next_point, PhaseDiagnostics(eps, no, state.value, next_value, no, no), policy
         )
     z = image - as_dtype_of(alpha, image) * objective.data.data_fidelity_gradient(image)  # (6a)
     z_point = objective.point(z)
@@ -235,9 +241,9 @@ def phase_iteration(
 
     if policy.name == "residual":
         take_u = tf.ones_like(eps, dtype=tf.bool)
-        v_point, v_value, reductions = u_point, u_value, tf.zeros_like(eps)
+        v_point, v_value, reductions, failed = u_point, u_value, tf.zeros_like(eps), tf.zeros_like(eps)
     else:
-        v_point, v_value, reductions = _safeguard_candidate(objective, state, policy, alpha)
+        v_point, v_value, reductions, failed = _safeguard_candidate(objective, state, policy, alpha)
         if policy.name == "lda":  # eq. (15): the candidate with the smaller energy
             take_u = u_value <= v_value
         else:
@@ -251,8 +257,10 @@ def phase_iteration(
             )
 
     next_point, next_value = select(take_u, (u_point, u_value), (v_point, v_value))
-    reductions = tf.where(take_u, tf.zeros_like(reductions), reductions)
-    diagnostics = PhaseDiagnostics(eps, tf.cast(take_u, tf.float32), state.value, next_value, reductions)
+    reductions, failed = (tf.where(take_u, tf.zeros_like(t), t) for t in (reductions, failed))
+    diagnostics = PhaseDiagnostics(
+        eps, tf.cast(take_u, tf.float32), state.value, next_value, reductions, failed
+    )
     return _finish(objective, state, next_point, diagnostics, policy)
 
 

@@ -20,13 +20,33 @@ import keras
 import tensorflow as tf
 
 
+def independent_initializer(
+    initializer: keras.initializers.Initializer, index: int
+) -> keras.initializers.Initializer:
+    """A new instance of ``initializer`` for the ``index``-th weight it initialises.
+
+    A Keras 3 random initializer instance fixes its seed when it is created (drawn from the global
+    seed, so seeded construction is reproducible) and returns the SAME values on every call: one
+    instance shared by ``kernel_real`` and ``kernel_imag`` started every complex kernel at
+    ``(1 + i) W``, and one shared by several layers started layers of equal shape identical. A
+    copy made from the configuration draws a seed of its own; an explicitly seeded initializer
+    gets ``seed + index``, so the two parts still differ.
+    """
+    config = keras.initializers.serialize(initializer)
+    seed = config["config"].get("seed")
+    if isinstance(seed, int):
+        config["config"]["seed"] = seed + index
+    return keras.initializers.get(config)
+
+
 @keras.saving.register_keras_serializable(package="lda_tf")
 class BlockConv2D(keras.layers.Layer):
     """``[B, H, W, c_in * p] -> [B, H, W, filters * p]``, ``p = 2`` if complex else 1; no bias.
 
     Weights: ``kernel_real`` (and ``kernel_imag`` when complex), each
     ``[kernel_size, kernel_size, in_channels, filters]``, Glorot-uniform (Xavier) initialised, as in
-    the meta paper section 4.2. Padding is "SAME" with zeros; stride 1.
+    the meta paper section 4.2, each with its own draw (SPEC 2: independent real and imaginary
+    parts; see :func:`independent_initializer`). Padding is "SAME" with zeros; stride 1.
     """
 
     def __init__(
@@ -48,11 +68,13 @@ class BlockConv2D(keras.layers.Layer):
     def build(self, input_shape=None):
         shape = (self.kernel_size, self.kernel_size, self.in_channels, self.filters)
         self.kernel_real = self.add_weight(
-            shape=shape, initializer=self.kernel_initializer, name="kernel_real"
+            shape=shape, initializer=independent_initializer(self.kernel_initializer, 0), name="kernel_real"
         )
         if self.complex_valued:
             self.kernel_imag = self.add_weight(
-                shape=shape, initializer=self.kernel_initializer, name="kernel_imag"
+                shape=shape,
+                initializer=independent_initializer(self.kernel_initializer, 1),
+                name="kernel_imag",
             )
         self.built = True
 

@@ -83,7 +83,7 @@ class LOATrainer(keras.Model):
             for task in range(network.num_tasks):
                 self.trackers[f"{name}_task{task}"] = keras.metrics.Mean(name=f"{name}_task{task}")
         for phase in range(network.num_phases):
-            for name in ("eps", "took_u"):
+            for name in ("eps", "took_u", "line_search_failed"):
                 self.trackers[f"{name}_phase{phase + 1}"] = keras.metrics.Mean(
                     name=f"{name}_phase{phase + 1}"
                 )
@@ -206,7 +206,8 @@ class LOATrainer(keras.Model):
                 )
         for phase in range(self.network.active_phases):
             self.trackers[f"eps_phase{phase + 1}"].update_state(diagnostics["eps"][phase])
-            self.trackers[f"took_u_phase{phase + 1}"].update_state(diagnostics["took_u"][phase])
+            for name in ("took_u", "line_search_failed"):
+                self.trackers[f"{name}_phase{phase + 1}"].update_state(diagnostics[name][phase])
         names = ["loss", "psnr", "ssim"] + [n for n in self.trackers if "_task" in n or "_phase" in n]
         return {name: self.trackers[name].result() for name in names}
 

@@ -67,7 +67,8 @@ def test_line_search_returns_the_largest_sufficient_step():
     policy = PhasePolicy(name="meta", rho=0.5, max_backtracks=30)
     decrease = tf.fill([4], 1.0 / policy.a)
     initial = tf.fill([4], 64.0)
-    step, reductions = line_search(objective, state, initial, decrease, policy)
+    step, reductions, failed = line_search(objective, state, initial, decrease, policy)
+    assert np.all(failed.numpy() == 0.0)
 
     def excess(step_value):  # phi(x - s grad) - phi(x) + (1/a) ||s grad||^2, per sample
         trial = objective.point(
@@ -82,6 +83,21 @@ def test_line_search_returns_the_largest_sufficient_step():
     np.testing.assert_allclose(step.numpy(), 64.0 * 0.5 ** reductions.numpy())
     assert np.all(excess(step) <= 0)  # accepted steps satisfy the sufficient decrease
     assert np.all(excess(step / 0.5)[reductions.numpy() > 0] > 0)  # and one step larger does not
+
+
+def test_a_failed_line_search_is_told_apart_from_one_accepted_at_the_last_reduction():
+    """``backtracks == max_backtracks`` is ambiguous; ``line_search_failed`` is 1 exactly where x
+    was kept (phi unchanged), and 0 where the last reduction was accepted (phi decreased)."""
+    inputs, _ = four_task_batch()
+    policy = {"name": "meta", "max_backtracks": 2}
+    diagnostics = _diagnostics(small_model(policy, num_phases=4, alpha_init=1e4, tau_init=1e4), inputs)
+    failed, took_v = diagnostics["line_search_failed"] == 1.0, diagnostics["took_u"] == 0.0
+    assert failed.any() and np.all(took_v[failed])
+    assert np.all(diagnostics["backtracks"][failed] == 2)
+    np.testing.assert_array_equal(diagnostics["phi_after"][failed], diagnostics["phi_before"][failed])
+    accepted = took_v & ~failed & (diagnostics["backtracks"] == 2)
+    assert np.all(diagnostics["phi_after"][accepted] < diagnostics["phi_before"][accepted])
+    assert np.all(diagnostics["line_search_failed"][~took_v] == 0.0)
 
 
 def test_bad_policy_parameters():

@@ -46,3 +46,12 @@ def test_transpose_is_the_adjoint(complex_valued):
     # (unseeded Glorot) kernels, which made a plain relative error flaky.
     scale = float(tf.norm(layer(x))) * float(tf.norm(v))
     assert abs(left - right) < 1e-6 * scale
+
+
+def test_an_explicitly_seeded_initializer_still_gives_different_real_and_imaginary_parts():
+    layer = BlockConv2D(2, 8, kernel_initializer={"class_name": "GlorotUniform", "config": {"seed": 7}})
+    layer.build()
+    assert not np.array_equal(layer.kernel_real.numpy(), layer.kernel_imag.numpy())
+    again = BlockConv2D(2, 8, kernel_initializer={"class_name": "GlorotUniform", "config": {"seed": 7}})
+    again.build()
+    np.testing.assert_array_equal(layer.kernel_imag.numpy(), again.kernel_imag.numpy())

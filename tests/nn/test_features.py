@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -77,3 +78,55 @@ def test_kernel_scale_multiplies_the_xavier_initialisation(scale):
     assert np.abs(kernel).max() <= scale * xavier_limit + 1e-7
     np.testing.assert_allclose(kernel.std(), scale * xavier_limit / np.sqrt(3.0), rtol=0.05)
     assert FeatureExtractor.from_config(extractor.get_config()).kernel_scale == scale
+
+
+def _kernels_of(extractor: FeatureExtractor) -> list[np.ndarray]:
+    extractor.build()
+    kernels = []
+    for convolution in extractor.convolutions:
+        kernels.append(convolution.kernel_real.numpy())
+        if convolution.complex_valued:
+            kernels.append(convolution.kernel_imag.numpy())
+    return kernels
+
+
+def _assert_independent(first: np.ndarray, second: np.ndarray, what: str):
+    """Not equal and uncorrelated within sampling error (|r| < 4 / sqrt(n): a 4-sigma bound)."""
+    assert not np.array_equal(first, second), f"{what} are equal"
+    correlation = np.corrcoef(first.ravel(), second.ravel())[0, 1]
+    assert abs(correlation) < 4.0 / np.sqrt(first.size), f"{what} correlate: r = {correlation:.3f}"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(num_layers=3, num_filters=4, complex_valued=True),  # the meta paper's g
+        dict(num_layers=4, num_filters=32, complex_valued=True, kernel_scale=0.5),
+        dict(num_layers=4, num_filters=32, complex_valued=False, kernel_scale=0.5),  # LDA quick profile
+    ],
+)
+def test_every_kernel_draws_its_own_values(settings):
+    """SPEC 2: real and imaginary parts of every complex kernel, and any two layers, start
+    independent (a shared unseeded Keras initializer returned the same values for all of them)."""
+    extractor = FeatureExtractor(**settings)
+    kernels = _kernels_of(extractor)
+    for convolution in extractor.convolutions:
+        if convolution.complex_valued:
+            _assert_independent(
+                convolution.kernel_real.numpy(), convolution.kernel_imag.numpy(), f"{convolution.name} re/im"
+            )
+    for i, first in enumerate(kernels):
+        for second in kernels[i + 1 :]:
+            if first.shape == second.shape:
+                _assert_independent(first, second, "two kernels of equal shape")
+
+
+def test_seeded_construction_is_reproducible():
+    def kernels(seed):
+        keras.utils.set_random_seed(seed)
+        return _kernels_of(FeatureExtractor(num_layers=2, num_filters=4))
+
+    first, again, other = kernels(3), kernels(3), kernels(4)
+    for a, b, c in zip(first, again, other):
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)

@@ -89,6 +89,7 @@ def test_run_writes_config_model_and_tensorboard_summaries(finished):
         "epoch_ssim_task1",
         "epoch_eps_phase1",
         "epoch_took_u_phase1",
+        "epoch_line_search_failed_phase1",
         "step_sizes/alpha_phase1",
         "step_sizes/tau_phase1",
         "smoothing/eps0",
