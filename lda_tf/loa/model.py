@@ -14,6 +14,13 @@ compressed sensing, LDA paper 4.2.1-4.2.2). Variables:
 - omega (task-specific): ``omega_i``, one per task, ``kappa = sigmoid(omega_i)`` gathered per
   sample (eq. (11)); a model built with ``num_tasks=0`` uses ``kappa = 1`` (conventional baseline).
 
+U-LDA (002): a model with ``num_domains = D > 0`` has ``kappa = 1`` and, per domain ``i``, a
+*domain group*: an adapter ``h_i`` (:class:`lda_tf.nn.AdapterBank`) inside the regulariser,
+``r(x) = ||h_i(g(x))||_{2,1}`` (4.2), its own step sizes ``alpha_t, beta_t`` in every phase and its
+own ``eps0``. ``g`` is shared by all domains. The inputs' ``task_index`` is the domain index, and
+each sample uses its domain's group. :meth:`freeze_domains` fixes ``g`` and the groups of the
+given domains (Step 2, transfer); :meth:`for_new_domains` adds fresh groups for target domains.
+
 All ``num_phases`` phases are built; ``active_phases`` (a non-trainable variable, saved with the
 weights) says how many run. Changing it needs no rebuild and loses no weight. The count is read
 when a graph is traced, so there is one trace per phase count: :meth:`set_active_phases` drops
@@ -40,6 +47,7 @@ from lda_tf.loa.phase import (
     initial_state,
 )
 from lda_tf.measurement import Measured, Measurement
+from lda_tf.nn.adapter import AdaptedFeatures, AdapterBank
 from lda_tf.nn.features import FeatureExtractor, with_relu_delta
 from lda_tf.nn.regularizers import check_smoothing
 
@@ -65,6 +73,19 @@ META_PAPER_NETWORK = MappingProxyType(
 LDA_PAPER_NETWORK = MappingProxyType(
     dict(num_phases=15, num_layers=4, num_filters=32, relu_delta=0.01, smoothing="huber", policy="lda")
 )
+# U-LDA (002, sections 4.3 and 5.1): 15 phases, g of 4 complex 3x3 layers with 16 channels,
+# delta 1e-3, Huber smoothing (4.3), modified ELDA (Algorithm 1); eps0 starts at the release's 2e-3.
+ULDA_PAPER_NETWORK = MappingProxyType(
+    dict(
+        num_phases=15,
+        num_layers=4,
+        num_filters=16,
+        relu_delta=1e-3,
+        smoothing="huber",
+        policy="elda",
+        eps0=2e-3,
+    )
+)
 
 
 @keras.saving.register_keras_serializable(package="lda_tf")
@@ -88,6 +109,11 @@ class UnrolledLOA(keras.Model):
         regularizer_gradient: ``"explicit"`` ``J_g^H`` (default) or ``"autodiff"`` (the naive
             reference; see :class:`VariationalObjective`).
         kernel_scale: g's kernels start at Xavier times this (see FeatureExtractor).
+        num_domains: U-LDA's domain groups (module docstring); 0 (default) for none. Excludes
+            ``num_tasks``.
+        adapter_init: how the adapters start: ``"identity"`` (default), ``"random"`` (Glorot) or
+            ``"copy"`` (g's second convolution, as the authors' release).
+        activate_last: a smoothed ReLU after g's last layer (see FeatureExtractor).
     """
 
     def __init__(
@@ -109,6 +135,9 @@ class UnrolledLOA(keras.Model):
         active_phases: int | None = None,
         regularizer_gradient: str = "explicit",
         kernel_scale: float = 1.0,
+        num_domains: int = 0,
+        adapter_init: str = "identity",
+        activate_last: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -116,10 +145,17 @@ class UnrolledLOA(keras.Model):
             raise ValueError(f"num_phases must be >= 1; got {num_phases}")
         if num_tasks < 0:
             raise ValueError(f"num_tasks must be >= 0; got {num_tasks}")
+        if num_domains < 0 or (num_domains and num_tasks):
+            raise ValueError(
+                f"num_domains must be >= 0 and excludes task weights; got num_domains={num_domains}, "
+                f"num_tasks={num_tasks}"
+            )
         if eps0 <= 0:
             raise ValueError(f"eps0 must be positive; got {eps0}")
         self.num_phases = int(num_phases)
         self.num_tasks = int(num_tasks)
+        self.num_domains = int(num_domains)
+        self.frozen_domains: tuple[int, ...] = ()
         self.smoothing = check_smoothing(smoothing)
         self.policy = PhasePolicy(**policy) if isinstance(policy, dict) else PhasePolicy(name=policy)
         self.eps0_init = float(eps0)
@@ -144,13 +180,30 @@ class UnrolledLOA(keras.Model):
                 f"{type(self.measurement).__name__}"
             )
         self.features = FeatureExtractor(
-            num_layers, num_filters, kernel_size, relu_delta, complex_valued, kernel_scale, name="features"
+            num_layers,
+            num_filters,
+            kernel_size,
+            relu_delta,
+            complex_valued,
+            kernel_scale,
+            activate_last,
+            name="features",
+        )
+        if adapter_init == "copy" and num_layers < 2:
+            raise ValueError("adapter_init='copy' copies g's second layer; g needs num_layers >= 2")
+        self.adapters = (
+            AdapterBank(
+                self.num_domains, num_filters, kernel_size, complex_valued, adapter_init, name="adapters"
+            )
+            if self.num_domains
+            else None
         )
         self.phases = [
             LOAPhase(
                 alpha_init,
                 tau_init,
                 AGD_MOMENTUM_INIT if self.policy.name == "agd" else None,
+                num_groups=self.num_domains,
                 name=f"phase_{t + 1}",
             )
             for t in range(self.num_phases)
@@ -168,8 +221,11 @@ class UnrolledLOA(keras.Model):
         self.measurement.build()
         for phase in self.phases:
             phase.build()
+        if self.adapters is not None:
+            self.adapters.build()
+            self._copy_g_into_adapters(range(self.num_domains))
         self.log_eps0 = self.add_weight(
-            shape=(),
+            shape=(self.num_domains,) if self.num_domains else (),
             initializer=keras.initializers.Constant(float(tf.math.log(self.eps0_init))),
             name="log_eps0",
         )
@@ -197,6 +253,48 @@ class UnrolledLOA(keras.Model):
         omega_ids = {id(variable) for variable in self.omega_variables}
         return [variable for variable in self.trainable_variables if id(variable) not in omega_ids]
 
+    def _copy_g_into_adapters(self, domains) -> None:
+        """``adapter_init="copy"``: ``h_i`` <- g's second layer, as the release does."""
+        if self.adapters.initializer != "copy":
+            return
+        for d in domains:
+            adapter = self.adapters.adapters[d]
+            for source, target in zip(self.features.convolutions[1].weights, adapter.weights):
+                target.assign(source)
+
+    @property
+    def group_variables(self) -> list:
+        """The variables with one entry per domain: every phase's ``log_alpha``, ``log_tau`` and
+        ``log_eps0`` (empty without domains)."""
+        if not self.num_domains:
+            return []
+        return [v for phase in self.phases for v in (phase.log_alpha, phase.log_tau)] + [self.log_eps0]
+
+    def freeze_domains(self, domains) -> None:
+        """Step 2 of U-LDA (3.3): ``g`` and the groups of ``domains`` stay as they are. ``g`` and
+        their adapters become non-trainable; their entries of :attr:`group_variables` get no
+        gradient (:meth:`restrict_gradients`) and are not copied by stair growth."""
+        domains = tuple(sorted({int(d) for d in domains}))
+        if any(not 0 <= d < self.num_domains for d in domains):
+            raise ValueError(f"domains to freeze must be in [0, {self.num_domains}); got {domains}")
+        self.features.trainable = False
+        for d in domains:
+            self.adapters.adapters[d].trainable = False
+        self.frozen_domains = domains
+
+    def _trained_groups(self) -> tf.Tensor:
+        """``[D]`` booleans: True for the domains not frozen."""
+        return tf.constant([d not in self.frozen_domains for d in range(self.num_domains)])
+
+    def restrict_gradients(self, gradients: list, variables: list) -> list:
+        """``gradients`` of ``variables`` with the frozen domains' entries of the group variables
+        set to zero (with Adam, a zero gradient from the start moves nothing)."""
+        if not self.frozen_domains:
+            return gradients
+        grouped = {id(v) for v in self.group_variables}
+        keep = tf.cast(self._trained_groups(), tf.float32)
+        return [g * keep if id(v) in grouped else g for g, v in zip(gradients, variables)]
+
     @property
     def active_phases(self) -> int:
         """Phases a forward pass runs; read eagerly, also while a ``tf.function`` is traced."""
@@ -216,9 +314,10 @@ class UnrolledLOA(keras.Model):
         previous = self.active_phases
         if copy_steps_from_last:
             source = self.phases[previous - 1]
+            trained = self._trained_groups() if self.num_domains else True
             for phase in self.phases[previous:count]:
-                phase.log_alpha.assign(source.log_alpha)
-                phase.log_tau.assign(source.log_tau)
+                phase.log_alpha.assign(tf.where(trained, source.log_alpha, phase.log_alpha))
+                phase.log_tau.assign(tf.where(trained, source.log_tau, phase.log_tau))
                 if source.momentum is not None:
                     phase.momentum.assign(source.momentum)
         self._active_phases.assign(count)
@@ -231,6 +330,25 @@ class UnrolledLOA(keras.Model):
     @property
     def eps0(self) -> tf.Tensor:
         return tf.exp(tf.convert_to_tensor(self.log_eps0))
+
+    def domain_index(self, task_index: tf.Tensor | None) -> tf.Tensor | None:
+        """The domain of each sample ``[B]`` (the inputs' ``task_index``), None without domains."""
+        if not self.num_domains:
+            return None
+        if task_index is None:
+            raise ValueError(f"this model has {self.num_domains} domains; inputs need a task_index [B]")
+        domain = tf.cast(tf.convert_to_tensor(task_index), tf.int32)
+        tf.debugging.assert_less(
+            domain, self.num_domains, message=f"domain index must be < num_domains={self.num_domains}"
+        )
+        tf.debugging.assert_non_negative(domain, message="domain index must be >= 0")
+        return domain
+
+    def feature_map(self, domain: tf.Tensor | None):
+        """``g``, or U-LDA's ``q = h_i o g`` with each sample's adapter (4.2)."""
+        if domain is None:
+            return self.features
+        return AdaptedFeatures(self.features, self.adapters, tf.one_hot(domain, self.num_domains))
 
     def task_weights(self, task_index: tf.Tensor | None, batch_size: tf.Tensor) -> tf.Tensor:
         """``kappa`` per sample: ``sigmoid(omega_i)`` (eq. (11)), or ones without tasks."""
@@ -250,19 +368,21 @@ class UnrolledLOA(keras.Model):
         """Run the active phases from the measurement's start ``x0``; see :class:`Unrolled`."""
         measured: Measured = self.measurement.measure(inputs)
         kappa = self.task_weights(measured.task_index, tf.shape(measured.initial)[0])
+        domain = self.domain_index(measured.task_index)
         objective = VariationalObjective(
             measured.data,
-            self.features,
+            self.feature_map(domain),
             self.smoothing,
             kappa,
             regularizer_gradient=self.regularizer_gradient,
         )
         policy = self.policy if policy is None else policy
-        eps = tf.fill(tf.shape(kappa), 1.0) * self.eps0
+        eps0 = self.eps0 if domain is None else tf.gather(self.eps0, domain)
+        eps = tf.fill(tf.shape(kappa), 1.0) * eps0
         state = initial_state(objective, measured.initial, eps)
         per_phase, iterates = [], [state.point.image]
         for phase in self.phases[: self.active_phases]:
-            state, diagnostics = phase.iterate(objective, state, policy)
+            state, diagnostics = phase.iterate(objective, state, policy, domain)
             per_phase.append(diagnostics)
             iterates.append(state.point.image)
         stacked = {name: tf.stack([getattr(d, name) for d in per_phase]) for name in PhaseDiagnostics._fields}
@@ -297,6 +417,31 @@ class UnrolledLOA(keras.Model):
         clone.set_active_phases(self.active_phases)
         return clone
 
+    def for_new_domains(self, num_new: int) -> UnrolledLOA:
+        """A copy with every weight of this model (``g``, the active phase count and the groups of
+        its ``D`` domains) and ``num_new`` fresh domain groups ``D .. D+num_new-1``, the old ones and
+        ``g`` frozen: the start of U-LDA's Step 2 (3.3). New adapters start as ``adapter_init``
+        says, new step sizes and ``eps0`` at their initial values."""
+        if not self.num_domains or num_new < 1:
+            raise ValueError(f"for_new_domains needs a model with domains and num_new >= 1; got {num_new}")
+        config = {**self.get_config(), "num_domains": self.num_domains + num_new}
+        config.pop("name", None)
+        clone = UnrolledLOA.from_config(config)
+        old = self.num_domains
+        for source, target in zip(self.features.weights, clone.features.weights):
+            target.assign(source)
+        for source, target in zip(self.measurement.weights, clone.measurement.weights):
+            target.assign(source)
+        for source, target in zip(self.adapters.adapters, clone.adapters.adapters[:old]):
+            for source_weight, target_weight in zip(source.weights, target.weights):
+                target_weight.assign(source_weight)
+        clone._copy_g_into_adapters(range(old, old + num_new))
+        for source, target in zip(self.group_variables, clone.group_variables):
+            target.assign(tf.concat([source, target[old:]], axis=0))
+        clone.set_active_phases(self.active_phases)
+        clone.freeze_domains(range(old))
+        return clone
+
     # ----------------------------------------------------------------- configurations
     @classmethod
     def meta_paper(cls, measurement: Measurement, num_tasks: int = 4, **overrides) -> UnrolledLOA:
@@ -309,6 +454,14 @@ class UnrolledLOA(keras.Model):
         """The LDA paper's network (section 4): l=4, d=32, relu_delta=0.01, 15 phases, huber, lda;
         ``measurement`` is ``BlockSampling`` (4.2.1-4.2.2) or ``MRISampling`` (4.2.3)."""
         return cls(measurement, **{"num_tasks": 0, **LDA_PAPER_NETWORK, **overrides})
+
+    @classmethod
+    def ulda_paper(cls, measurement: Measurement, num_domains: int = 0, **overrides) -> UnrolledLOA:
+        """U-LDA's network (002, 4.3 and 5.1): g of 4 complex 3x3 layers with 16 channels, delta
+        1e-3, 15 phases, Huber, modified ELDA, one domain group per domain (``num_domains = 0``:
+        the same network without adapters, LDA's, as the per-domain ``g_i`` of "Init" train it)."""
+        settings = {"num_tasks": 0, "num_domains": num_domains, **ULDA_PAPER_NETWORK, **overrides}
+        return cls(measurement, **settings)
 
     def get_config(self):
         config = super().get_config()
@@ -330,6 +483,9 @@ class UnrolledLOA(keras.Model):
             regularizer_gradient=self.regularizer_gradient,
             measurement=keras.saving.serialize_keras_object(self.measurement),
             kernel_scale=self.features.kernel_scale,
+            num_domains=self.num_domains,
+            adapter_init=self.adapters.initializer if self.adapters is not None else "identity",
+            activate_last=self.features.activate_last,
         )
         return config
 

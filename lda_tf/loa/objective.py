@@ -32,6 +32,19 @@ class DataFidelity(Protocol):
     def data_fidelity_gradient(self, image: tf.Tensor) -> tf.Tensor: ...
 
 
+class FeatureMap(Protocol):
+    """What the energy uses of its feature map: ``g`` (:class:`FeatureExtractor`) or U-LDA's
+    ``q = h o g`` (:class:`lda_tf.nn.AdaptedFeatures`)."""
+
+    def kernels(self) -> list[tf.Tensor]: ...
+
+    def forward(self, image: tf.Tensor, kernels: Sequence[tf.Tensor] | None = None) -> FeatureMaps: ...
+
+    def jacobian_transpose(
+        self, preactivations: Sequence[tf.Tensor], cotangent: tf.Tensor, kernels: Sequence[tf.Tensor] | None
+    ) -> tf.Tensor: ...
+
+
 class Point(NamedTuple):
     """An iterate ``x`` ``[B, H, W]`` with its feature maps ``g(x)``."""
 
@@ -56,7 +69,8 @@ class VariationalObjective:
 
     Args:
         data: the data-fidelity term (:class:`DataFidelity`; the measurement's ``Measured.data``).
-        extractor: the feature extractor ``g``.
+        extractor: the feature map: ``g`` (:class:`FeatureExtractor`), or ``q = h o g`` with U-LDA's
+            domain adapters (:class:`lda_tf.nn.AdaptedFeatures`, eq. (4.2) of 002).
         smoothing: ``"sqrt"`` or ``"huber"``.
         kappa: ``[B]`` regularisation weights ``sigmoid(omega_i)`` (ones for the baseline).
         kernels: ``g``'s block kernels, computed once per forward pass.
@@ -70,7 +84,7 @@ class VariationalObjective:
     def __init__(
         self,
         data: DataFidelity,
-        extractor: FeatureExtractor,
+        extractor: FeatureExtractor | FeatureMap,
         smoothing: str,
         kappa: tf.Tensor,
         kernels: Sequence[tf.Tensor] | None = None,

@@ -189,7 +189,7 @@ def _safeguard_candidate(
         initial_step = tf.fill(tf.shape(state.eps), policy.alpha_bar)
         decrease = policy.eta3 / state.eps
     else:
-        initial_step = tf.fill(tf.shape(state.eps), 1.0) * alpha
+        initial_step = alpha
         decrease = tf.fill(tf.shape(state.eps), 1.0 / policy.a)
     step, reductions, failed = line_search(objective, state, initial_step, decrease, policy)
     v_point = objective.point(state.point.image - per_sample(step, state.gradient) * state.gradient)
@@ -202,7 +202,7 @@ def _gradient_step(
     """GD-Net's ``x - alpha grad phi(x)``, with AGD-Net's ``+ theta (x - x_{t-1})`` when
     ``momentum`` is given: point and value."""
     image = state.point.image
-    step = image - as_dtype_of(alpha, image) * state.gradient
+    step = image - per_sample(alpha, image) * state.gradient
     if momentum is not None:
         step = step + as_dtype_of(momentum, image) * (image - state.previous)
     point = objective.point(step)
@@ -220,6 +220,8 @@ def phase_iteration(
     """``x_t -> x_{t+1}`` (and ``eps_t -> eps_{t+1}``) under ``policy``; see the module docstring.
     ``momentum`` is ``theta_t`` of ``agd`` (required there, ignored otherwise)."""
     image, eps, kappa = state.point.image, state.eps, objective.kappa
+    # One step size for the batch, or one per sample (U-LDA's per-domain steps): [B] either way.
+    alpha, tau = (tf.broadcast_to(step, tf.shape(eps)) for step in (alpha, tau))
     if policy.name in ("gd", "agd"):
         if policy.name == "agd" and momentum is None:
             raise ValueError("the agd policy needs the phase's momentum theta_t")
@@ -230,7 +232,7 @@ def phase_iteration(
         return _finish(
             objective, state, next_point, PhaseDiagnostics(eps, no, state.value, next_value, no, no), policy
         )
-    z = image - as_dtype_of(alpha, image) * objective.data.data_fidelity_gradient(image)  # (6a)
+    z = image - per_sample(alpha, image) * objective.data.data_fidelity_gradient(image)  # (6a)
     z_point = objective.point(z)
     grad_r_z = objective.regularizer_gradient(z_point, eps)
     u = z - per_sample(tau * kappa, grad_r_z) * grad_r_z  # (8)
@@ -292,26 +294,39 @@ class LOAPhase(keras.layers.Layer):
     make a step size zero or negative. Defaults ``alpha = 0.5`` (half of ``1/L_f = 1`` for the
     orthonormal ``A``) and ``tau = 0.05``: a small first regulariser step on images in [0, 1];
     the authors' release started both at 0.01 as unconstrained variables.
+
+    With ``num_groups > 0`` (U-LDA's domain groups, 002 section 4.3) the phase holds one
+    ``alpha_t`` and one ``tau_t`` (``beta_t``) per group, shape ``[num_groups]``, and each sample
+    steps with its group's (``group_index`` ``[B]``).
     """
 
     def __init__(
-        self, alpha_init: float = 0.5, tau_init: float = 0.05, momentum_init: float | None = None, **kwargs
+        self,
+        alpha_init: float = 0.5,
+        tau_init: float = 0.05,
+        momentum_init: float | None = None,
+        num_groups: int = 0,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         if alpha_init <= 0 or tau_init <= 0:
             raise ValueError(f"initial step sizes must be positive; got alpha={alpha_init}, tau={tau_init}")
+        if num_groups < 0 or (num_groups and momentum_init is not None):
+            raise ValueError(f"num_groups must be >= 0 and excludes a momentum; got {num_groups}")
         self.alpha_init = float(alpha_init)
         self.tau_init = float(tau_init)
         self.momentum_init = None if momentum_init is None else float(momentum_init)
+        self.num_groups = int(num_groups)
 
     def build(self, input_shape=None):
+        shape = (self.num_groups,) if self.num_groups else ()
         self.log_alpha = self.add_weight(
-            shape=(),
+            shape=shape,
             initializer=keras.initializers.Constant(float(tf.math.log(self.alpha_init))),
             name="log_alpha",
         )
         self.log_tau = self.add_weight(
-            shape=(),
+            shape=shape,
             initializer=keras.initializers.Constant(float(tf.math.log(self.tau_init))),
             name="log_tau",
         )
@@ -330,13 +345,31 @@ class LOAPhase(keras.layers.Layer):
     def tau(self) -> tf.Tensor:
         return tf.exp(tf.convert_to_tensor(self.log_tau))
 
+    def steps(self, group_index: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(alpha_t, tau_t)``: scalars, or per sample ``[B]`` for the groups of ``group_index``."""
+        if not self.num_groups:
+            return self.alpha, self.tau
+        if group_index is None:
+            raise ValueError(f"phase {self.name} has {self.num_groups} step-size groups; give group_index")
+        return tf.gather(self.alpha, group_index), tf.gather(self.tau, group_index)
+
     def iterate(
-        self, objective: VariationalObjective, state: IterateState, policy: PhasePolicy
+        self,
+        objective: VariationalObjective,
+        state: IterateState,
+        policy: PhasePolicy,
+        group_index: tf.Tensor | None = None,
     ) -> tuple[IterateState, PhaseDiagnostics]:
         momentum = None if self.momentum is None else tf.convert_to_tensor(self.momentum)
-        return phase_iteration(objective, state, self.alpha, self.tau, policy, momentum)
+        alpha, tau = self.steps(group_index)
+        return phase_iteration(objective, state, alpha, tau, policy, momentum)
 
     def get_config(self):
         config = super().get_config()
-        config.update(alpha_init=self.alpha_init, tau_init=self.tau_init, momentum_init=self.momentum_init)
+        config.update(
+            alpha_init=self.alpha_init,
+            tau_init=self.tau_init,
+            momentum_init=self.momentum_init,
+            num_groups=self.num_groups,
+        )
         return config

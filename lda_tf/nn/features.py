@@ -2,8 +2,9 @@
 
 ``g(x) = w_l * phi(... phi(w_2 * phi(w_1 * x)))``: ``l`` bias-free 3x3 convolutions with ``d``
 kernels each, the smoothed ReLU ``phi`` (19) applied to real and imaginary parts separately between
-layers and none after the last (SPEC 2). ``g_j(x)``, the feature vector at pixel ``j``, has ``d``
-complex (or real) channels.
+layers and none after the last (SPEC 2); ``activate_last`` adds ``phi`` after the last layer too
+(U-LDA's literal "each followed by a smoothed ReLU", section 5.1; docs/ulda.md).
+``g_j(x)``, the feature vector at pixel ``j``, has ``d`` complex (or real) channels.
 
 ``J_g(x)^H v`` is computed by the chain rule written out: transposed convolutions sharing g's
 kernels with the activation derivatives in between, so a forward pass of the unrolled network
@@ -25,7 +26,7 @@ from lda_tf.nn.complex_conv import BlockConv2D
 
 class FeatureMaps(NamedTuple):
     """``g(x)`` as stacked real channels ``[B, H, W, p*d]`` and the pre-activations
-    ``w_q * phi(...)`` of layers 1..l-1 that ``J_g^H`` needs."""
+    ``w_q * phi(...)`` of layers 1..l-1 (1..l with ``activate_last``) that ``J_g^H`` needs."""
 
     output: tf.Tensor
     preactivations: tuple[tf.Tensor, ...]
@@ -53,6 +54,8 @@ class FeatureExtractor(keras.layers.Layer):
         complex_valued: complex convolutions on complex images (MRI) or real ones (natural images).
         kernel_scale: the kernels start Glorot-uniform (Xavier, both papers) times this factor
             (1 = Xavier; ``g`` then starts ``kernel_scale ** l`` times the Xavier one).
+        activate_last: apply the smoothed ReLU after the last convolution too (default False: none,
+            as SPEC 2 and LDA's ``g``; True: U-LDA's literal reading, section 5.1).
     """
 
     def __init__(
@@ -63,6 +66,7 @@ class FeatureExtractor(keras.layers.Layer):
         relu_delta: float = 1e-3,
         complex_valued: bool = True,
         kernel_scale: float = 1.0,
+        activate_last: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -81,6 +85,7 @@ class FeatureExtractor(keras.layers.Layer):
         self.relu_delta = float(relu_delta)
         self.complex_valued = bool(complex_valued)
         self.kernel_scale = float(kernel_scale)
+        self.activate_last = bool(activate_last)
         # Glorot uniform is VarianceScaling(1, fan_avg, uniform); weights times c: variance times c^2.
         initializer = (
             "glorot_uniform"
@@ -138,7 +143,7 @@ class FeatureExtractor(keras.layers.Layer):
         preactivations = []
         for index, (convolution, kernel) in enumerate(zip(self.convolutions, kernels)):
             hidden = convolution(hidden, kernel=kernel)
-            if index < self.num_layers - 1:
+            if index < self.num_layers - 1 or self.activate_last:
                 preactivations.append(hidden)
                 hidden = smoothed_relu(hidden, self.relu_delta)
         return FeatureMaps(output=hidden, preactivations=tuple(preactivations))
@@ -160,6 +165,8 @@ class FeatureExtractor(keras.layers.Layer):
         """
         kernels = self.kernels() if kernels is None else kernels
         adjoint = cotangent
+        if self.activate_last:
+            adjoint = adjoint * smoothed_relu_derivative(preactivations[-1], self.relu_delta)
         for index in reversed(range(self.num_layers)):
             adjoint = self.convolutions[index].transpose(adjoint, kernel=kernels[index])
             if index > 0:
@@ -175,6 +182,7 @@ class FeatureExtractor(keras.layers.Layer):
             relu_delta=self.relu_delta,
             complex_valued=self.complex_valued,
             kernel_scale=self.kernel_scale,
+            activate_last=self.activate_last,
         )
         return config
 

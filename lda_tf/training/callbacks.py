@@ -159,6 +159,15 @@ class StairTraining(keras.callbacks.Callback):
             save_model(network, os.path.join(self.snapshot_dir, f"phases_{network.active_phases}.keras"))
 
 
+def _scalars(name: str, value: tf.Tensor) -> None:
+    """A scalar summary, or one per domain (``name_domain<i>``) for U-LDA's per-domain values."""
+    if value.shape.rank == 0:
+        tf.summary.scalar(name, value)
+        return
+    for domain in range(int(value.shape[0])):
+        tf.summary.scalar(f"{name}_domain{domain}", value[domain])
+
+
 class LOATensorBoard(keras.callbacks.Callback):
     """TensorBoard summaries Keras's own callback cannot see: per epoch, alpha_t and tau_t per
     phase, eps0, sigmoid(omega_i) per task and the active phase count; every ``image_every``
@@ -177,9 +186,9 @@ class LOATensorBoard(keras.callbacks.Callback):
         network = self.model.network
         with self.writer.as_default(step=epoch):
             for index, phase in enumerate(network.phases):
-                tf.summary.scalar(f"step_sizes/alpha_phase{index + 1}", phase.alpha)
-                tf.summary.scalar(f"step_sizes/tau_phase{index + 1}", phase.tau)
-            tf.summary.scalar("smoothing/eps0", network.eps0)
+                _scalars(f"step_sizes/alpha_phase{index + 1}", phase.alpha)
+                _scalars(f"step_sizes/tau_phase{index + 1}", phase.tau)
+            _scalars("smoothing/eps0", network.eps0)
             tf.summary.scalar("phases/active", network.active_phases)
             kappa = tf.sigmoid(tf.convert_to_tensor(network.omega))
             for task in range(network.num_tasks):

@@ -9,6 +9,11 @@
   5.2: kappa = 1 when the network has no tasks).
 - ``adaptation``: plain supervised training of omega only, theta frozen (section 5.4).
 
+The loss per sample is eq. (13) (``loss="half_squared"``) or U-LDA's (3.2a) (``"mse_ssim"``,
+:func:`lda_tf.training.losses.mse_ssim_loss`). U-LDA's Steps 1 and 2 are ``conventional`` training
+of a network with domains; in Step 2 the network's frozen domains and ``g`` are not trainable and
+:meth:`UnrolledLOA.restrict_gradients` keeps the frozen domains' step sizes and ``eps0``.
+
 Every optimizer step is gated (:func:`lda_tf.training.gated_update.apply_if`): a step whose loss
 or gradients are not finite is skipped, weights and optimizer state untouched, and counted;
 :class:`lda_tf.training.callbacks.NonFiniteGuard` stops training after too many in a row.
@@ -28,7 +33,7 @@ from lda_tf.math import global_squared_norm
 from lda_tf.metrics import psnr_tf, ssim_tf
 from lda_tf.training.bilevel import BilevelConfig, dense, penalty_objective, replica_sum
 from lda_tf.training.gated_update import apply_if
-from lda_tf.training.losses import reconstruction_loss
+from lda_tf.training.losses import LOSSES, mse_ssim_loss, reconstruction_loss
 
 MODES = ("meta", "conventional", "adaptation")
 
@@ -51,10 +56,15 @@ class LOATrainer(keras.Model):
         mode: str = "meta",
         bilevel: BilevelConfig | None = None,
         magnitude_loss: bool = True,
+        loss: str = "half_squared",
+        ssim_weight: float = 0.01,
+        loss_reduction: str = "mean",
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_choice(mode, MODES, "mode")
+        self.loss_name = check_choice(loss, LOSSES, "loss")
+        self.ssim_weight, self.loss_reduction = float(ssim_weight), loss_reduction
         if mode in ("meta", "adaptation") and network.num_tasks == 0:
             raise ValueError(f"mode {mode!r} learns task weights omega; build the network with num_tasks > 0")
         self.network = network
@@ -78,10 +88,20 @@ class LOATrainer(keras.Model):
         self.trackers = {
             name: keras.metrics.Mean(name=name) for name in ("loss", "train_loss", "penalty", "criterion")
         }
+        # Metrics per task (task weights) or per domain (U-LDA), by the inputs' task_index.
+        self.group_name, self.num_groups = (
+            ("domain", network.num_domains)
+            if network.num_domains
+            else (
+                "task",
+                network.num_tasks,
+            )
+        )
         for name in ("psnr", "ssim"):
             self.trackers[name] = keras.metrics.Mean(name=name)
-            for task in range(network.num_tasks):
-                self.trackers[f"{name}_task{task}"] = keras.metrics.Mean(name=f"{name}_task{task}")
+            for group in range(self.num_groups):
+                label = f"{name}_{self.group_name}{group}"
+                self.trackers[label] = keras.metrics.Mean(name=label)
         for phase in range(network.num_phases):
             for name in ("eps", "took_u", "line_search_failed"):
                 self.trackers[f"{name}_phase{phase + 1}"] = keras.metrics.Mean(
@@ -113,11 +133,17 @@ class LOATrainer(keras.Model):
         return self.network(inputs, training=training)
 
     # ------------------------------------------------------------------ losses
+    def sample_loss(self, recon: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+        """The loss of each sample ``[B]``: (13), or U-LDA's (3.2a) (module docstring)."""
+        if self.loss_name == "mse_ssim":
+            return mse_ssim_loss(recon, target, self.ssim_weight, self.loss_reduction)
+        return reconstruction_loss(recon, target, self.magnitude_loss)
+
     def batch_loss(self, batch) -> tf.Tensor:
-        """``L`` of eq. (12): the sum of the per-sample losses (13) over this replica's batch, plus
+        """``L`` of eq. (12): the sum of the per-sample losses over this replica's batch, plus
         the measurement's extra term where it has one (learned sampling, LDA paper 4.2.2)."""
         inputs, target = batch
-        per_sample = reconstruction_loss(self.network(inputs, training=True), target, self.magnitude_loss)
+        per_sample = self.sample_loss(self.network(inputs, training=True), target)
         auxiliary = self.network.auxiliary_loss(inputs)
         if auxiliary is not None:
             per_sample = per_sample + auxiliary
@@ -144,6 +170,7 @@ class LOATrainer(keras.Model):
         with tf.GradientTape() as tape:
             loss = self.batch_loss(batch)
         gradients = dense(tape.gradient(loss, variables), variables)
+        gradients = self.network.restrict_gradients(gradients, variables)
         total_loss = replica_sum(loss)
         finite = _all_finite([total_loss] + gradients)
         apply_if(optimizer, gradients, variables, finite)
@@ -193,22 +220,22 @@ class LOATrainer(keras.Model):
         per phase. Takes ``(inputs, target)`` or a cross-task element (its ``"val"`` half)."""
         inputs, target = data["val"] if isinstance(data, dict) else data
         recon, diagnostics = self.network(inputs, return_diagnostics=True)
-        self.trackers["loss"].update_state(
-            replica_sum(tf.reduce_sum(reconstruction_loss(recon, target, self.magnitude_loss)))
-        )
+        self.trackers["loss"].update_state(replica_sum(tf.reduce_sum(self.sample_loss(recon, target))))
         quality = {"psnr": psnr_tf(target, recon), "ssim": ssim_tf(target, recon)}
-        task_index = self.network.measurement.measure(inputs).task_index if self.network.num_tasks else None
+        task_index = self.network.measurement.measure(inputs).task_index if self.num_groups else None
         for name, values in quality.items():
             self.trackers[name].update_state(values)
-            for task in range(self.network.num_tasks):
-                self.trackers[f"{name}_task{task}"].update_state(
-                    values, sample_weight=tf.cast(tf.equal(task_index, task), tf.float32)
+            for group in range(self.num_groups):
+                self.trackers[f"{name}_{self.group_name}{group}"].update_state(
+                    values, sample_weight=tf.cast(tf.equal(task_index, group), tf.float32)
                 )
         for phase in range(self.network.active_phases):
             self.trackers[f"eps_phase{phase + 1}"].update_state(diagnostics["eps"][phase])
             for name in ("took_u", "line_search_failed"):
                 self.trackers[f"{name}_phase{phase + 1}"].update_state(diagnostics[name][phase])
-        names = ["loss", "psnr", "ssim"] + [n for n in self.trackers if "_task" in n or "_phase" in n]
+        names = ["loss", "psnr", "ssim"] + [
+            n for n in self.trackers if f"_{self.group_name}" in n or "_phase" in n
+        ]
         return {name: self.trackers[name].result() for name in names}
 
     def _logs(self, tracked) -> dict:
@@ -233,4 +260,7 @@ class LOATrainer(keras.Model):
             "mode": self.mode,
             "bilevel": dataclasses.asdict(self.bilevel),
             "magnitude_loss": self.magnitude_loss,
+            "loss": self.loss_name,
+            "ssim_weight": self.ssim_weight,
+            "loss_reduction": self.loss_reduction,
         }
