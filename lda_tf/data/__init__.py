@@ -1,6 +1,12 @@
 """Datasets: raw converters (BraTS, fastMRI), shards on disk, tasks, tf.data pipelines, sample."""
 
-from lda_tf.data.pipeline import cross_task_batches, load_images, single_task_batches, steps_per_epoch
+from lda_tf.data.pipeline import (
+    cross_task_batches,
+    domain_batches,
+    load_images,
+    single_task_batches,
+    steps_per_epoch,
+)
 from lda_tf.data.shards import (
     CorruptDatasetError,
     load_split,
@@ -17,6 +23,7 @@ __all__ = [
     "META_TRAINING_TASKS",
     "Task",
     "cross_task_batches",
+    "domain_batches",
     "load_images",
     "load_split",
     "parse_tasks",

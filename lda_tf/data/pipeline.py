@@ -7,6 +7,8 @@ an ``UnrolledLOA`` with ``MRISampling`` and Keras ``fit`` take.
 
 - :func:`single_task_batches`: one task, for the conventional baseline (train + val merged by the
   caller) and for adaptation / evaluation.
+- :func:`domain_batches`: U-LDA's cross-domain batches: ``per_domain`` pairs of every domain
+  (its own images and mask), the domain index as ``task_index``.
 - :func:`cross_task_batches`: for bilevel training (Algorithm 2). Every element is
   ``{"train": (MRIInputs, target), "val": (MRIInputs, target)}``; ``"train"`` holds ``J_tr`` training
   pairs from each of the N tasks and ``"val"`` ``J_val`` validation pairs from each, in task order
@@ -139,6 +141,54 @@ def _concatenate(*task_batches):
     return inputs, tf.concat([target for _, target in task_batches], axis=0)
 
 
+def _interleaved(
+    images_per_stream: Sequence[np.ndarray],
+    tasks: Sequence[Task],
+    per_stream: int,
+    seed: int,
+    first_index: int,
+    noise_snr_db: float | None,
+) -> tf.data.Dataset:
+    """Endless batches of ``per_stream`` pairs from each (images, task) stream, concatenated in
+    stream order; stream ``i`` has task index ``first_index + i`` and shuffle seed ``seed + i``."""
+    streams = tuple(
+        _task_stream(
+            tf.constant(images, tf.float32),
+            task,
+            first_index + index,
+            per_stream,
+            True,
+            seed + index,
+            True,
+            True,
+            noise_snr_db,
+        )
+        for index, (images, task) in enumerate(zip(images_per_stream, tasks))
+    )
+    return tf.data.Dataset.zip(streams).map(_concatenate, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def domain_batches(
+    domain_images: Sequence[np.ndarray],
+    tasks: Sequence[Task],
+    per_domain: int = 1,
+    seed: int = 0,
+    first_index: int = 0,
+    noise_snr_db: float | None = None,
+    deterministic: bool = True,
+) -> tf.data.Dataset:
+    """Endless U-LDA batches: ``per_domain`` pairs of each domain ``d`` (images ``domain_images[d]``
+    measured with ``tasks[d]``'s mask), domain index ``first_index + d`` (module docstring)."""
+    if not tasks or len(tasks) != len(domain_images):
+        raise ValueError(
+            f"domain_batches needs one task per domain; got {len(tasks)} for {len(domain_images)}"
+        )
+    if per_domain < 1:
+        raise ValueError(f"per_domain must be >= 1; got {per_domain}")
+    batches = _interleaved(domain_images, tasks, per_domain, seed, first_index, noise_snr_db)
+    return batches.prefetch(tf.data.AUTOTUNE).with_options(_options(deterministic))
+
+
 def cross_task_batches(
     train_images: np.ndarray,
     val_images: np.ndarray,
@@ -158,14 +208,9 @@ def cross_task_batches(
     for offset, (name, images, per_task) in enumerate(
         [("train", train_images, train_per_task), ("val", val_images, val_per_task)]
     ):
-        images = tf.constant(images, tf.float32)
-        streams = tuple(
-            _task_stream(
-                images, task, index, per_task, True, seed + 1000 * offset + index, True, True, noise_snr_db
-            )
-            for index, task in enumerate(tasks)
+        halves[name] = _interleaved(
+            [images] * len(tasks), tasks, per_task, seed + 1000 * offset, 0, noise_snr_db
         )
-        halves[name] = tf.data.Dataset.zip(streams).map(_concatenate, num_parallel_calls=tf.data.AUTOTUNE)
     batches = tf.data.Dataset.zip(halves)
     return batches.prefetch(tf.data.AUTOTUNE).with_options(_options(deterministic))
 

@@ -107,13 +107,19 @@ class CartesianMask:
     density: str = "uniform"
     gaussian_std: float = 0.25
 
+    def center_lines(self, width: int) -> np.ndarray:
+        """The indices of the fully sampled centre band's lines."""
+        num_lines = max(1, int(round(self.ratio * width)))
+        num_center = min(num_lines, max(1, int(round(self.center_fraction * width))))
+        first_center = width // 2 - num_center // 2
+        return np.arange(first_center, first_center + num_center)
+
     def __call__(self, shape: Shape) -> np.ndarray:
         height, width = _check_request(shape, self.ratio)
         check_choice(self.density, ("uniform", "gaussian"), "density")
         num_lines = max(1, int(round(self.ratio * width)))
-        num_center = min(num_lines, max(1, int(round(self.center_fraction * width))))
-        first_center = width // 2 - num_center // 2
-        center = np.arange(first_center, first_center + num_center)
+        center = self.center_lines(width)
+        num_center = len(center)
         others = np.setdiff1d(np.arange(width), center)
         if self.density == "gaussian":
             weights = np.exp(-0.5 * ((others - width // 2) / (self.gaussian_std * width)) ** 2)
@@ -160,6 +166,26 @@ MASK_TYPES: dict[str, Callable[..., Callable[[Shape], np.ndarray]]] = {
     ),
     "variable_density": VariableDensityMask,
 }
+
+
+def aug_submasks(mask: np.ndarray, center: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """U-LDA's artificial undersampling (AUG, 002 section 5.1) of a Cartesian ``mask`` (lines =
+    columns): two sub-masks ``P1, P2`` of ``P``, each the centre band ``center`` plus a disjoint,
+    seeded random half of ``P``'s other lines, so that each holds ``round(L / 2)`` of ``P``'s ``L``
+    lines ("keep most of the low frequencies ... the total amount is half of the original").
+    Decision: with a centre band of more than half the lines, each sub-mask is the band alone."""
+    mask = np.asarray(mask, np.float32)
+    lines = np.flatnonzero(mask.any(axis=0))
+    if not np.all(mask[:, lines] > 0) or not np.isin(center, lines).all():
+        raise ValueError("AUG sub-masks need a Cartesian mask of whole columns that holds its centre band")
+    others = np.random.default_rng(seed).permutation(np.setdiff1d(lines, center))
+    count = max(0, min(int(round(len(lines) / 2)) - len(center), len(others) // 2))
+    halves = []
+    for chosen in (others[:count], others[count : 2 * count]):
+        half = np.zeros_like(mask)
+        half[:, np.concatenate([center, chosen]).astype(int)] = 1.0
+        halves.append(half)
+    return halves[0], halves[1]
 
 
 def make_mask(mask_type: str, shape: Shape, ratio: float, seed: int = 0) -> np.ndarray:

@@ -9,6 +9,8 @@ conventional :class:`SupervisedTheta` theta on one task, kappa = 1 (meta paper 5
                                      with the LDA network: CS-MRI of the LDA paper)
 adaptation   :class:`SupervisedOmega` omega of unseen tasks, theta frozen (5.4)
 block_cs     :class:`BlockCS`        block CS of natural images (LDA paper 4.2.1-2)
+ulda         :class:`ULDARecipe`     U-LDA Step 1 (universal) or Step 2 (transfer);
+                                     :func:`train_ulda` runs the Init / AUG chains
 ============ ======================= =================================================
 """
 
@@ -26,8 +28,10 @@ from lda_tf.recipes.config import (
     conventional_config,
     lda_mri_config,
     meta_config,
+    ulda_config,
 )
 from lda_tf.recipes.mri import MetaBilevel, SupervisedOmega, SupervisedTheta
+from lda_tf.recipes.ulda import ULDARecipe, train_ulda
 from lda_tf.training.config import (
     NetworkConfig,
     OptimizerConfig,
@@ -37,7 +41,9 @@ from lda_tf.training.config import (
 )
 from lda_tf.training.fit import fit
 
-RECIPES = {recipe.name: recipe for recipe in (MetaBilevel, SupervisedTheta, SupervisedOmega, BlockCS)}
+RECIPES = {
+    recipe.name: recipe for recipe in (MetaBilevel, SupervisedTheta, SupervisedOmega, BlockCS, ULDARecipe)
+}
 
 
 def train(config: RunConfig) -> Path:
@@ -64,4 +70,6 @@ __all__ = [
     "lda_paper_network",
     "meta_config",
     "train",
+    "train_ulda",
+    "ulda_config",
 ]

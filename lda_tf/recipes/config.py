@@ -11,9 +11,16 @@ import dataclasses
 
 from lda_tf.data.tasks import META_TRAINING_TASKS, Task, format_tasks, parse_tasks
 from lda_tf.training.bilevel import BilevelConfig
-from lda_tf.training.config import OptimizerConfig, TrainingConfig, lda_paper_network, setting
+from lda_tf.training.config import (
+    OptimizerConfig,
+    StairConfig,
+    TrainingConfig,
+    lda_paper_network,
+    setting,
+    ulda_paper_network,
+)
 
-RECIPE_NAMES = ("meta", "conventional", "adaptation", "block_cs")
+RECIPE_NAMES = ("meta", "conventional", "adaptation", "block_cs", "ulda")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -67,12 +74,96 @@ class BlockCSData:
     batch_size: int = setting(64, help="Batch size.", min=1)
 
 
+@dataclasses.dataclass(frozen=True)
+class Domain:
+    """A U-LDA domain: a task (its mask) on a converted dataset (None: the run's default, the
+    embedded sample)."""
+
+    task: Task
+    dataset_dir: str | None = None
+
+    def __str__(self) -> str:
+        return str(self.task) + (f"@{self.dataset_dir}" if self.dataset_dir else "")
+
+
+def parse_domains(spec: str) -> tuple[Domain, ...]:
+    """``TASK[@DATASET_DIR],...`` -> domains, e.g. ``cartesian_gaussian:20@data/knee``."""
+    domains = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        task, _, dataset_dir = item.partition("@")
+        domains.append(Domain(parse_tasks(task)[0], dataset_dir or None))
+    if not domains:
+        raise ValueError("argument `domains` is empty; e.g. cartesian_gaussian:10,cartesian_gaussian:30")
+    return tuple(domains)
+
+
+def format_domains(domains) -> str:
+    return ",".join(str(domain) for domain in domains)
+
+
+def _parse_paths(spec: str) -> tuple[str, ...] | None:
+    return tuple(filter(None, (part.strip() for part in spec.split(",")))) or None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ULDAData:
+    """U-LDA (002): its domains and the settings of its two training steps (lda_tf.recipes.ulda)."""
+
+    step: str = setting(
+        "universal",
+        help="universal: Step 1 (3.2), g and the source groups; transfer: Step 2 (3.3), new target "
+        "groups, g frozen.",
+        choices=("universal", "transfer"),
+    )
+    domains: tuple[Domain, ...] = setting(
+        parse_domains("cartesian_gaussian:10,cartesian_gaussian:20,cartesian_gaussian:30"),
+        help="Domains TASK[@DATASET_DIR],... (source domains in Step 1, targets in Step 2).",
+        parse=parse_domains,
+        format=format_domains,
+    )
+    init: str = setting(
+        "none",
+        help="Step 1: lda = g starts from the average of per-domain LDA-trained g_i (trained first).",
+        choices=("none", "lda"),
+    )
+    aug: bool = setting(False, help="Step 2: AUG (two sub-masks, then the mask) (5.1).")
+    init_models: tuple[str, ...] | None = setting(
+        None,
+        help="Step 1: LDA-trained model.keras files whose g's are averaged (set by --init=lda).",
+        parse=_parse_paths,
+        format=lambda paths: ",".join(paths),
+    )
+    targets_in_init: bool = setting(
+        False, help="Step 2: init_model already holds the target groups (an AUG stage)."
+    )
+    adapter_init: str = setting(
+        "identity", help="How adapters start.", choices=("identity", "random", "copy")
+    )
+    activate_last: bool = setting(False, help="A smoothed ReLU after g's last layer too.")
+    ssim_weight: float = setting(0.01, help="alpha of the loss (3.2a).", min=0)
+    loss_reduction: str = setting(
+        "mean", help="Squared error of (3.2a): per-pixel mean or sum.", choices=("mean", "sum")
+    )
+    lr_decay_per_stage: float = setting(0.5, help="Learning rate factor per stair stage.", min_exclusive=0)
+    max_images: int | None = setting(None, help="Use at most this many images per split.", min=1)
+    crop: tuple[int, int] | None = setting(None, help="Centre-crop images to HEIGHT,WIDTH (quick runs).")
+    downsample: int = setting(
+        1, help="Average FACTOR x FACTOR pixel blocks after cropping (quick runs).", min=1
+    )
+    per_domain: int = setting(1, help="Training pairs per domain in a batch.", min=1)
+
+    def __post_init__(self):
+        object.__setattr__(self, "domains", tuple(self.domains))
+        if not self.domains:
+            raise ValueError("argument `domains` is empty")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RunConfig(TrainingConfig):
     """One training run: the procedure (:data:`RECIPE_NAMES`), generic settings, data."""
 
     recipe: str = setting("meta", help="The training procedure.", choices=RECIPE_NAMES)
-    data: MRIData | BlockCSData = setting(MRIData())
+    data: MRIData | BlockCSData | ULDAData = setting(MRIData())
     init_model: str | None = setting(None, help="The meta-trained model.keras whose theta is frozen.")
 
 
@@ -162,3 +253,18 @@ def block_cs_config(output_dir: str, ratio: float, learned: bool = False, **sett
         data=data,
     )
     return _warm_start(base, settings)
+
+
+def ulda_config(output_dir: str, **settings) -> RunConfig:
+    """U-LDA (002, 5.1 and the release): the U-LDA network, Adam 1e-4 halved at every stage,
+    stair training 3 phases then +2 per stage up to 15, 50 epochs a stage (350 in all), one pair
+    per domain in a batch (the release's batch 1 per domain)."""
+    base = RunConfig(
+        output_dir=output_dir,
+        recipe="ulda",
+        network=ulda_paper_network(),
+        optimizer=OptimizerConfig(learning_rate=1e-4),
+        data=ULDAData(),
+        stair=StairConfig(initial_phases=3, phases_per_stage=2, epochs_per_stage=50),
+    )
+    return _warm_start(base, {"stair_first_stage_epochs": 50, "stair_epochs_per_stage": 50, **settings})

@@ -168,6 +168,22 @@ def _scalars(name: str, value: tf.Tensor) -> None:
         tf.summary.scalar(f"{name}_domain{domain}", value[domain])
 
 
+class StageLearningRate(keras.callbacks.Callback):
+    """The learning rate ``base * factor ** stage`` at every epoch, ``stage`` the stair stages
+    completed (from the active phase count: ``ceil((active - initial) / per_stage)``), so a resumed
+    run has the right rate too. U-LDA (the release's StepLR): ``factor = 0.5``."""
+
+    def __init__(self, base: float, factor: float, initial_phases: int, phases_per_stage: int):
+        super().__init__()
+        self.base, self.factor = base, factor
+        self.initial_phases, self.phases_per_stage = initial_phases, phases_per_stage
+
+    def on_epoch_begin(self, epoch, logs=None):
+        grown = max(0, self.model.network.active_phases - self.initial_phases)
+        stage = -(-grown // self.phases_per_stage)
+        self.model.optimizer.learning_rate.assign(self.base * self.factor**stage)
+
+
 class LOATensorBoard(keras.callbacks.Callback):
     """TensorBoard summaries Keras's own callback cannot see: per epoch, alpha_t and tau_t per
     phase, eps0, sigmoid(omega_i) per task and the active phase count; every ``image_every``

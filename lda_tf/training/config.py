@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lda_tf.checks import check_choice
-from lda_tf.loa.model import LDA_PAPER_NETWORK, META_PAPER_NETWORK, UnrolledLOA
+from lda_tf.loa.model import LDA_PAPER_NETWORK, META_PAPER_NETWORK, ULDA_PAPER_NETWORK, UnrolledLOA
 from lda_tf.loa.phase import POLICIES
 from lda_tf.training.bilevel import BilevelConfig
 
@@ -52,7 +52,9 @@ class NetworkConfig:
     ``meta_paper`` (meta paper section 4; the defaults here) or ``lda_paper`` (LDA paper section 4:
     :func:`lda_paper_network`). The number of task weights comes from the recipe (its tasks)."""
 
-    preset: str = setting("meta_paper", help="UnrolledLOA preset", choices=("meta_paper", "lda_paper"))
+    preset: str = setting(
+        "meta_paper", help="UnrolledLOA preset", choices=("meta_paper", "lda_paper", "ulda_paper")
+    )
     num_phases: int = setting(META_PAPER_NETWORK["num_phases"], help="Phases T of the network.", min=1)
     policy: str = setting(META_PAPER_NETWORK["policy"], help="Phase policy (SPEC 3).", choices=POLICIES)
     smoothing: str = setting(
@@ -65,16 +67,23 @@ class NetworkConfig:
     )
     kernel_scale: float = setting(1.0, help="g's kernels start at Xavier times this.", min_exclusive=0)
 
-    def build(self, measurement, num_tasks: int) -> UnrolledLOA:
-        """``UnrolledLOA.<preset>(measurement, num_tasks=..., **fields)``."""
+    def build(self, measurement, num_tasks: int, **extra) -> UnrolledLOA:
+        """``UnrolledLOA.<preset>(measurement, num_tasks=..., **fields, **extra)`` (``extra``: what
+        a recipe sets, e.g. U-LDA's ``num_domains``)."""
         fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
         preset = getattr(UnrolledLOA, fields.pop("preset"))
-        return preset(measurement, num_tasks=num_tasks, **fields)
+        return preset(measurement, num_tasks=num_tasks, **fields, **extra)
 
 
 def lda_paper_network(**overrides) -> NetworkConfig:
     """The LDA paper's network (section 4): l=4, d=32, relu_delta=0.01, 15 phases, huber, lda."""
     return NetworkConfig(**{"preset": "lda_paper", **LDA_PAPER_NETWORK, **overrides})
+
+
+def ulda_paper_network(**overrides) -> NetworkConfig:
+    """U-LDA's network (002, 4.3, 5.1): l=4, d=16, relu_delta=1e-3, 15 phases, huber, elda."""
+    network = {k: v for k, v in ULDA_PAPER_NETWORK.items() if k != "eps0"}
+    return NetworkConfig(**{"preset": "ulda_paper", **network, **overrides})
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -98,6 +98,10 @@ class Recipe(abc.ABC):
         """Callbacks of this procedure besides the common ones."""
         return []
 
+    def trainer_options(self) -> dict:
+        """Keyword arguments of :class:`LOATrainer` beyond network and mode (the loss)."""
+        return {}
+
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -241,6 +245,7 @@ def fit(recipe: Recipe) -> Path:
             recipe.mode,
             config.bilevel or BilevelConfig(),
             magnitude_loss=network.features.complex_valued,
+            **recipe.trainer_options(),
         )
         trainer.compile(
             keras.optimizers.Adam(config.optimizer.learning_rate),

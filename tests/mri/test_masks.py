@@ -74,3 +74,25 @@ def test_bad_requests_and_files_give_clear_errors(tmp_path):
     np.save(tmp_path / "bad.npy", np.full((4, 4), 0.5))
     with pytest.raises(ValueError, match="bad.npy.*zeros and ones"):
         load_mask(tmp_path / "bad.npy")
+
+
+@pytest.mark.parametrize("ratio, shape", [(0.2, (256, 256)), (0.15, (64, 72)), (0.1, (160, 180))])
+def test_aug_submasks_are_disjoint_halves_inside_the_mask(ratio, shape):
+    """U-LDA's AUG (002, 5.1): each sub-mask = the centre band + half of the other lines, inside P,
+    disjoint outside the centre, each with round(L / 2) of P's L lines."""
+    from lda_tf.data.tasks import Task
+    from lda_tf.mri.masks import CartesianMask, aug_submasks
+
+    mask = make_mask("cartesian_gaussian", shape, ratio, seed=3)
+    center = CartesianMask(ratio, 3, center_fraction=0.05).center_lines(shape[1])
+    first, second = aug_submasks(mask, center, seed=3)
+    lines = np.flatnonzero(mask.any(axis=0))
+    for half in (first, second):
+        assert np.all(half <= mask)  # inside the original mask
+        assert np.all(half[:, center] == 1)  # the centre band kept
+        assert np.all(half == half[:1])  # whole lines
+        assert half.any(axis=0).sum() == round(len(lines) / 2)
+    outside = np.ones(shape[1], bool)
+    outside[center] = False
+    assert not np.any(first[:, outside] * second[:, outside])
+    np.testing.assert_array_equal(Task("cartesian_gaussian", ratio, 3, part=2).mask(shape), second)

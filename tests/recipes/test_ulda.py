@@ -1,0 +1,56 @@
+"""U-LDA's recipe and chains (lda_tf.recipes.ulda)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lda_tf import outputs
+from lda_tf.recipes import RunConfig, ulda_config
+from lda_tf.recipes.config import format_domains, parse_domains
+
+QUICK = dict(
+    num_phases=3,
+    stair_initial_phases=1,
+    stair_first_stage_epochs=1,
+    stair_epochs_per_stage=1,
+    epochs=2,
+    max_images=4,
+    steps_per_epoch=2,
+    crop=(64, 72),
+    downsample=4,
+    verbose=0,
+)
+
+
+def test_domains_parse_and_the_settings_round_trip_through_json():
+    spec = "cartesian_gaussian:20@data/knee,cartesian_gaussian:15:0:aug1"
+    assert format_domains(parse_domains(spec)) == spec
+    config = ulda_config("runs/x", domains=spec, step="transfer", aug=True, init_models="a.keras,b.keras")
+    assert RunConfig.from_dict(config.to_dict()) == config
+    assert (config.stair.initial_phases, config.epochs, config.optimizer.learning_rate) == (3, 350, 1e-4)
+    with pytest.raises(ValueError, match="TYPE:PERCENT"):
+        parse_domains("cartesian_gaussian:20:0:aug3")
+    with pytest.raises(ValueError, match="Cartesian"):
+        parse_domains("radial:20:0:aug1")
+
+
+@pytest.mark.slow
+def test_steps_1_and_2_with_init_and_aug_from_the_binary(tmp_path):
+    """The whole chain on the embedded sample at tiny settings: g of the transferred model is the
+    universal one, bit for bit."""
+    flags = [f"--{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in QUICK.items()]
+    binary = [sys.executable, "experiments/train_ulda.py", *flags]
+    step1, step2 = tmp_path / "step1", tmp_path / "step2"
+    sources = "--domains=cartesian_gaussian:10,cartesian_gaussian:30"
+    subprocess.run([*binary, "--step=universal", "--init=lda", sources, f"--output_dir={step1}"], check=True)
+    init = f"--init_model={step1 / 'universal' / 'model.keras'}"
+    target = "--domains=cartesian_gaussian:20"
+    subprocess.run([*binary, "--step=transfer", "--aug", target, init, f"--output_dir={step2}"], check=True)
+    universal = outputs.load_model(step1 / "universal" / "model.keras")
+    transferred = outputs.load_model(step2 / "transfer" / "model.keras")
+    assert (universal.num_domains, transferred.num_domains) == (2, 3)
+    for a, b in zip(universal.features.weights, transferred.features.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert {p.name for p in step2.iterdir()} == {"aug1", "aug2", "transfer"}
