@@ -7,6 +7,10 @@ omega step separately, and the whole Algorithm 2 step), with the naive formulati
     python benchmarks/bench_model.py --xla=false,true --csv=benchmarks/results/model.csv
     # Scaling of time and memory in phases, image size and batch (CSV + PNG in benchmarks/results/):
     python benchmarks/bench_model.py --scaling
+    # U-LDA at the paper's size (batch 2, 256x256, 15 phases, g 4 x 16 channels, 2 domains; the
+    # conventional measure is one Step-1 step with the loss (3.2a)):
+    python benchmarks/bench_model.py --network=ulda --batch=2 --size=256x256 --phases=15 \
+        --num_layers=4 --num_filters=16 --policies=elda --measures=forward,conventional --gradients=explicit
 
 Every configuration runs in its own subprocess (so that its peak memory is its own), builds the
 network and data, runs each measured function ``--warmup`` times (tracing and first runs, not
@@ -61,6 +65,9 @@ flags.DEFINE_list(
     ["phases", "size", "batch"],
     "With --scaling: which sweeps to (re)run; the CSV keeps the others' rows.",
 )
+flags.DEFINE_enum(
+    "network", "meta", ["meta", "ulda"], "meta: the meta paper's network; ulda: U-LDA with 2 domain groups."
+)
 flags.DEFINE_string("config", None, "Internal: run one configuration (JSON) in this process.")
 
 
@@ -104,10 +111,15 @@ def run_configuration(config: dict) -> list[dict]:
     split = lambda lo, hi: (MRIInputs(*(part[lo:hi] for part in inputs)), target[lo:hi])  # noqa: E731
     meta_data = {"train": split(0, half), "val": split(half, 2 * half) if batch > 1 else split(0, 1)}
 
+    ulda = config.get("network") == "ulda"
+    if ulda:  # two domain groups, samples alternating between them
+        inputs = MRIInputs(inputs.kspace, inputs.mask, tf.constant(np.arange(batch) % 2, tf.int32))
+
     def network(num_tasks):
-        return UnrolledLOA.meta_paper(
+        preset = UnrolledLOA.ulda_paper if ulda else UnrolledLOA.meta_paper
+        return preset(
             MRISampling(name="measurement"),
-            num_tasks=num_tasks,
+            **({"num_domains": 2} if ulda else {"num_tasks": num_tasks}),
             num_phases=phases,
             num_layers=config["num_layers"],
             num_filters=config["num_filters"],
@@ -120,6 +132,7 @@ def run_configuration(config: dict) -> list[dict]:
             network(0 if mode == "conventional" else len(tasks)),
             mode,
             BilevelConfig(delta0=0.0, delta_tol=0.0),
+            **({"loss": "mse_ssim"} if ulda else {}),
         )  # delta 0: every step applies
         result.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
         return result
@@ -199,6 +212,7 @@ def _configurations() -> list[dict]:
             policy=p,
             xla=x,
             gradients=g,
+            network=FLAGS.network,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
             measures=FLAGS.measures,

@@ -6,6 +6,9 @@ and as mean +- std per task, with sigma(omega_i) for networks with task weights.
     # Zero filling and TV on converted BraTS, radial 15 %:
     python experiments/evaluate.py --model=tv --tasks=radial:15 --dataset_dir=data/brats_t1 \
         --output_dir=runs/tv_radial15
+    # A U-LDA model on its domain group 2 (task and data default to the ones it was trained with):
+    python experiments/evaluate.py --model=runs/ulda_transfer/transfer/model.keras --domain=2 \
+        --output_dir=runs/ulda_eval_domain2
 
 Outputs (written under a temporary name beside --output_dir, then renamed): per_image.csv,
 summary.csv, summary.md, config.json. Task i of --tasks is evaluated with the network's task
@@ -23,7 +26,7 @@ from lda_tf import outputs
 from lda_tf.atomic import remove_stale, staging, swap
 from lda_tf.cli import flag_values, is_size_pair, user_errors_exit
 from lda_tf.comparison import ZERO_FILLING, Method, compare, tv_method
-from lda_tf.data import load_images, parse_tasks, verify_dataset
+from lda_tf.data import Task, load_images, parse_tasks, verify_dataset
 from lda_tf.data.sample import sample_dir
 from lda_tf.evaluation import summarize, training_settings, write_rows
 from lda_tf.papers.report import markdown, table_rows, write_table
@@ -47,14 +50,35 @@ flags.DEFINE_float(
     "tv_weight", None, "TV weight; default: the best validation PSNR of lda_tf.baselines.TV_WEIGHTS."
 )
 flags.DEFINE_integer("batch_size", 8, "Images per batch.", lower_bound=1)
+flags.DEFINE_integer(
+    "domain", None, "U-LDA models: the domain group to reconstruct with (every task).", lower_bound=0
+)
 flags.DEFINE_bool("overwrite", False, "Replace an existing output directory.")
 flags.mark_flags_as_required(["model", "output_dir"])
 flags.register_validator("crop", is_size_pair, message="--crop must be HEIGHT,WIDTH with positive integers")
 
 
-def _settings() -> dict:
+def _domain_settings(trained: dict, network) -> dict:
+    """A U-LDA model's training settings for ``--domain``: the task and dataset its run recorded
+    for that domain group (a transfer run records its targets, the model's last groups)."""
+    has_domains = network is not None and network.num_domains
+    if not has_domains:
+        if FLAGS.domain is not None:
+            raise ValueError(f"--domain is for U-LDA models (with domain groups); {FLAGS.model} has none")
+        return trained
+    if FLAGS.domain is None or FLAGS.domain >= network.num_domains:
+        raise ValueError(f"--domain must be one of 0..{network.num_domains - 1}: the groups of {FLAGS.model}")
+    recorded = trained.get("domains") or []
+    index = FLAGS.domain - (network.num_domains - len(recorded))
+    if not 0 <= index < len(recorded):
+        return trained
+    domain = recorded[index]
+    return {**trained, "tasks": str(Task(**domain["task"])), "dataset_dir": domain["dataset_dir"]}
+
+
+def _settings(network) -> dict:
     """The model's training settings under the flags given explicitly."""
-    trained = {} if FLAGS.model in BASELINES else training_settings(FLAGS.model)
+    trained = {} if FLAGS.model in BASELINES else _domain_settings(training_settings(FLAGS.model), network)
     chosen = {name: trained.get(name) for name in ("tasks", "dataset_dir", "crop", "downsample")}
     for name in chosen:
         if FLAGS[name].present:
@@ -82,7 +106,7 @@ def main(argv):
     network = None
     if FLAGS.model not in BASELINES:
         network = outputs.load_model(FLAGS.model)  # "no such model file", "not a readable ..."
-    settings = _settings()
+    settings = _settings(network)
     tasks = parse_tasks(settings["tasks"])
     if network is not None:
         if network.num_tasks not in (0, len(tasks)):
@@ -99,7 +123,8 @@ def main(argv):
         validation = None if FLAGS.tv_weight else _images(settings, "val")
         method, tv_weights = tv_method(validation, FLAGS.tv_weight, FLAGS.batch_size)
     else:
-        method, tv_weights = Method.of_network("meta" if network.num_tasks else "conventional", network), {}
+        kind = "ulda" if network.num_domains else "meta" if network.num_tasks else "conventional"
+        method, tv_weights = Method.of_network(kind, network, FLAGS.domain), {}
     staged = staging(FLAGS.output_dir)
     try:
         staged.mkdir(parents=True)

@@ -38,11 +38,12 @@ class Method:
     name: str
     reconstructor: Callable[[Task], Reconstructor]
     network: UnrolledLOA | None = None
+    domain: int | None = None  # a U-LDA network's domain group for every task
 
     @classmethod
-    def of_network(cls, name: str, network: UnrolledLOA) -> Method:
+    def of_network(cls, name: str, network: UnrolledLOA, domain: int | None = None) -> Method:
         reconstruct = network_reconstructor(network)  # one trace for every task
-        return cls(name, lambda task: reconstruct, network)
+        return cls(name, lambda task: reconstruct, network, domain)
 
 
 ZERO_FILLING = Method("zero_filling", lambda task: zero_filling)
@@ -80,6 +81,7 @@ def compare(
         for method in methods:
             network = method.network
             task_index = index if network is not None and network.num_tasks else 0
+            task_index = task_index if method.domain is None else method.domain
             recons = reconstruct_all(method.reconstructor(task), images, task, task_index, batch_size)
             rows += metric_rows(images, recons, task, method.name)
             if network is not None:

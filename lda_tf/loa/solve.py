@@ -75,8 +75,9 @@ def solve(
     )
     objective, state = unrolled.objective, unrolled.state
     last_phase = model.phases[model.active_phases - 1]
-    alpha = last_phase.alpha
-    tau = last_phase.tau if tau is None else tf.constant(tau, tf.float32)
+    domain = model.domain_index(model.measurement.measure(inputs).task_index)  # U-LDA's groups
+    alpha, last_tau = last_phase.steps(domain)
+    tau = last_tau if tau is None else tf.constant(tau, tf.float32)
     iterate = tf.function(lambda current: phase_iteration(objective, current, alpha, tau, policy))
 
     trained = model.active_phases
