@@ -88,6 +88,16 @@ ULDA_PAPER_NETWORK = MappingProxyType(
 )
 
 
+def _checked_index(index: tf.Tensor | None, count: int, name: str, count_name: str) -> tf.Tensor:
+    """``index`` ``[B]`` as int32, asserted in ``[0, count)`` (a task's or a domain's)."""
+    if index is None:
+        raise ValueError(f"this model has {count_name}={count}; inputs need a task_index [B]")
+    index = tf.cast(tf.convert_to_tensor(index), tf.int32)
+    tf.debugging.assert_less(index, count, message=f"{name} must be < {count_name}={count}")
+    tf.debugging.assert_non_negative(index, message=f"{name} must be >= 0")
+    return index
+
+
 @keras.saving.register_keras_serializable(package="lda_tf")
 class UnrolledLOA(keras.Model):
     """Unrolled learnable optimization algorithm; one phase is one iteration (SPEC 3).
@@ -335,14 +345,7 @@ class UnrolledLOA(keras.Model):
         """The domain of each sample ``[B]`` (the inputs' ``task_index``), None without domains."""
         if not self.num_domains:
             return None
-        if task_index is None:
-            raise ValueError(f"this model has {self.num_domains} domains; inputs need a task_index [B]")
-        domain = tf.cast(tf.convert_to_tensor(task_index), tf.int32)
-        tf.debugging.assert_less(
-            domain, self.num_domains, message=f"domain index must be < num_domains={self.num_domains}"
-        )
-        tf.debugging.assert_non_negative(domain, message="domain index must be >= 0")
-        return domain
+        return _checked_index(task_index, self.num_domains, "domain index", "num_domains")
 
     def feature_map(self, domain: tf.Tensor | None):
         """``g``, or U-LDA's ``q = h_i o g`` with each sample's adapter (4.2)."""
@@ -354,13 +357,7 @@ class UnrolledLOA(keras.Model):
         """``kappa`` per sample: ``sigmoid(omega_i)`` (eq. (11)), or ones without tasks."""
         if self.num_tasks == 0:
             return tf.ones([batch_size], tf.float32)
-        if task_index is None:
-            raise ValueError(f"this model has {self.num_tasks} tasks; inputs need a task_index [B]")
-        task_index = tf.cast(tf.convert_to_tensor(task_index), tf.int32)
-        tf.debugging.assert_less(
-            task_index, self.num_tasks, message=f"task_index must be < num_tasks={self.num_tasks}"
-        )
-        tf.debugging.assert_non_negative(task_index, message="task_index must be >= 0")
+        task_index = _checked_index(task_index, self.num_tasks, "task_index", "num_tasks")
         return tf.sigmoid(tf.gather(tf.convert_to_tensor(self.omega), task_index))
 
     # ----------------------------------------------------------------- forward
