@@ -115,6 +115,12 @@ flags.DEFINE_string(
     "scikit-image images, labelled 'not Set11'.",
 )
 flags.DEFINE_integer("seed", 0, "Seed of initialisation and data order.")
+flags.DEFINE_bool(
+    "deterministic",
+    True,
+    "Bit-reproducible training and evaluation (TensorFlow's op determinism, lda_tf/determinism.py); "
+    "--nodeterministic for speed.",
+)
 flags.DEFINE_integer("verbose", 2, "Keras progress output: 0 silent, 1 progress bar, 2 one line per epoch.")
 flags.DEFINE_bool(
     "overwrite",
@@ -152,6 +158,7 @@ def _reproduction():
         seed=FLAGS.seed,
         overwrite=FLAGS.overwrite,
         verbose=FLAGS.verbose,
+        deterministic=FLAGS.deterministic,
         **{option: FLAGS[option].value for option in paper.data_options},
     )
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
-from lda_tf import outputs, recipes
+from lda_tf import determinism, outputs, recipes
 from lda_tf.atomic import atomic_file, check_not_file, remove_stale, staging, swap
 from lda_tf.checks import check_choice
 from lda_tf.evaluation import write_rows
@@ -122,6 +122,7 @@ class Reproduction:
         seed: int = 0,
         overwrite: bool = False,
         verbose: int = 2,
+        deterministic: bool = True,
         log=print,
         **data,
     ):
@@ -132,6 +133,7 @@ class Reproduction:
         self.data = {name: data.get(name) for name in self.data_options}
         self.output = Path(output_dir)
         self.seed, self.overwrite, self.verbose, self.log = seed, overwrite, verbose, log
+        self.deterministic = deterministic
         self.timings: dict[str, float] = {}
         self._staging: Path | None = None  # where an overwrite builds the new result folder
 
@@ -160,6 +162,7 @@ class Reproduction:
             profile_settings=dataclasses.asdict(self.profile),
             **self.data,
             seed=self.seed,
+            deterministic=self.deterministic,
             overwrite=self.overwrite,
         )
 
@@ -195,7 +198,8 @@ class Reproduction:
         with self.timed(f"train {name}"):
             if self.overwrite or not (directory / "model.keras").is_file():
                 self.log(f"training {name}" + (f" ({what})" if what else "") + " ...")
-            return recipes.train(config(directory).replace(overwrite=self.overwrite))
+            settings = dict(overwrite=self.overwrite, deterministic=self.deterministic)
+            return recipes.train(config(directory).replace(**settings))
 
     @contextlib.contextmanager
     def timed(self, label: str) -> Iterator[None]:
@@ -210,6 +214,9 @@ class Reproduction:
 
     # ------------------------------------------------------------------ the experiment
     def run(self) -> Result:
+        """Prepare the folder, then :meth:`reproduce` (deterministic by default, so the same
+        command gives the same table: :mod:`lda_tf.determinism`)."""
+        determinism.configure(self.deterministic, self.seed)
         self.prepare()
         staged = self._staging
         if staged is None:

@@ -135,6 +135,12 @@ class TrainingConfig:
         None, help="Batches per epoch (default: one pass over the training images).", min=1
     )
     seed: int = setting(0, help="Seed of initialisation and data order.", min=0)
+    deterministic: bool = setting(
+        True,
+        help="Bit-reproducible results: TensorFlow's op determinism and the sum-reordering graph "
+        "rewrite off (lda_tf/determinism.py); --nodeterministic for speed.",
+        change="runtime",
+    )
     network: NetworkConfig | None = setting(NetworkConfig(), help="the network (None: the recipe's own)")
     optimizer: OptimizerConfig = setting(OptimizerConfig())
     bilevel: BilevelConfig | None = setting(None, help="Algorithm 2's constants (meta training)")

@@ -40,6 +40,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from lda_tf import determinism
 from lda_tf.atomic import atomic_file, check_not_file, remove_stale, save_model, staging, swap
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.outputs import CONFIG, read_record
@@ -233,7 +234,7 @@ def fit(recipe: Recipe) -> Path:
     if run.finished:
         return model_path
 
-    keras.utils.set_random_seed(config.seed)
+    determinism.configure(config.deterministic, config.seed)
     datasets = recipe.datasets()
     strategy = (
         tf.distribute.MirroredStrategy() if config.distribute == "mirrored" else tf.distribute.get_strategy()
