@@ -53,6 +53,8 @@ class FeatureExtractor(keras.layers.Layer):
         complex_valued: complex convolutions on complex images (MRI) or real ones (natural images).
         kernel_scale: the kernels start Glorot-uniform (Xavier, both papers) times this factor
             (1 = Xavier; ``g`` then starts ``kernel_scale ** l`` times the Xavier one).
+        conjugate_input: every convolution takes the conjugate of its input, ``w_q * conj(.)``:
+            the authors' TF1 release (:class:`~lda_tf.nn.complex_conv.BlockConv2D`); complex only.
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class FeatureExtractor(keras.layers.Layer):
         relu_delta: float = 1e-3,
         complex_valued: bool = True,
         kernel_scale: float = 1.0,
+        conjugate_input: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -81,6 +84,7 @@ class FeatureExtractor(keras.layers.Layer):
         self.relu_delta = float(relu_delta)
         self.complex_valued = bool(complex_valued)
         self.kernel_scale = float(kernel_scale)
+        self.conjugate_input = bool(conjugate_input)
         # Glorot uniform is VarianceScaling(1, fan_avg, uniform); weights times c: variance times c^2.
         initializer = (
             "glorot_uniform"
@@ -96,6 +100,7 @@ class FeatureExtractor(keras.layers.Layer):
                 kernel_size=self.kernel_size,
                 complex_valued=self.complex_valued,
                 kernel_initializer=initializer,
+                conjugate_input=self.conjugate_input,
                 name=f"conv_{q + 1}",
             )
             for q in range(self.num_layers)
@@ -175,6 +180,7 @@ class FeatureExtractor(keras.layers.Layer):
             relu_delta=self.relu_delta,
             complex_valued=self.complex_valued,
             kernel_scale=self.kernel_scale,
+            conjugate_input=self.conjugate_input,
         )
         return config
 
