@@ -27,7 +27,7 @@ from lda_tf.evaluation import (
     tv,
     zero_filling,
 )
-from lda_tf.loa.model import UnrolledLOA
+from lda_tf.loa.model import UnrolledNetwork
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,10 +37,10 @@ class Method:
 
     name: str
     reconstructor: Callable[[Task], Reconstructor]
-    network: UnrolledLOA | None = None
+    network: UnrolledNetwork | None = None
 
     @classmethod
-    def of_network(cls, name: str, network: UnrolledLOA) -> Method:
+    def of_network(cls, name: str, network: UnrolledNetwork) -> Method:
         reconstruct = network_reconstructor(network)  # one trace for every task
         return cls(name, lambda task: reconstruct, network)
 

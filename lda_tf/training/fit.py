@@ -41,7 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from lda_tf.atomic import atomic_file, check_not_file, remove_stale, save_model, staging, swap
-from lda_tf.loa.model import UnrolledLOA
+from lda_tf.loa.model import UnrolledNetwork
 from lda_tf.outputs import CONFIG, read_record
 from lda_tf.provenance import run_record
 from lda_tf.training.bilevel import BilevelConfig
@@ -79,6 +79,7 @@ class Recipe(abc.ABC):
 
     name: str  # what config.json records as the tool
     mode: str  # the LOATrainer mode
+    loss_reduction: str = "sum"  # the per-sample loss (lda_tf.training.losses.reconstruction_loss)
     # By flat name: the settings this procedure does not read, and those it needs a value for; the
     # optional sections (network, stair, bilevel) it uses. The binaries define flags accordingly.
     unused: frozenset[str] = frozenset()
@@ -92,11 +93,17 @@ class Recipe(abc.ABC):
     def datasets(self) -> Datasets: ...
 
     @abc.abstractmethod
-    def build_network(self) -> UnrolledLOA: ...
+    def build_network(self) -> UnrolledNetwork: ...
 
     def callbacks(self, output: Path) -> list[keras.callbacks.Callback]:
         """Callbacks of this procedure besides the common ones."""
         return []
+
+    def optimizers(self) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
+        """theta's and omega's optimizers (made under the distribution strategy): Adam at the
+        configured learning rates."""
+        rates = self.config.optimizer
+        return keras.optimizers.Adam(rates.learning_rate), keras.optimizers.Adam(rates.omega_learning_rate)
 
 
 def _now() -> str:
@@ -241,10 +248,10 @@ def fit(recipe: Recipe) -> Path:
             recipe.mode,
             config.bilevel or BilevelConfig(),
             magnitude_loss=network.features.complex_valued,
+            loss_reduction=recipe.loss_reduction,
         )
         trainer.compile(
-            keras.optimizers.Adam(config.optimizer.learning_rate),
-            keras.optimizers.Adam(config.optimizer.omega_learning_rate),
+            *recipe.optimizers(),
             jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile],
         )
 
@@ -265,7 +272,7 @@ def fit(recipe: Recipe) -> Path:
     return model_path
 
 
-def _check_finite(network: UnrolledLOA, output: Path) -> None:
+def _check_finite(network: UnrolledNetwork, output: Path) -> None:
     """Raise :class:`NonFiniteWeights` naming the first weight with NaN or infinite values."""
     for weight in network.weights:
         if not np.all(np.isfinite(weight.numpy())):

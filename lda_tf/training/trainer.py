@@ -3,7 +3,8 @@
 - ``meta``: Algorithm 2 of the meta paper on cross-task batches ``{"train": ..., "val": ...}``
   (``lda_tf.data.cross_task_batches``). Per batch, up to ``max_rounds`` rounds while
   ``||grad_theta Ltilde||^2 + ||grad_omega Ltilde||^2 > delta``: K Adam steps on theta (each on
-  ``grad_theta Ltilde`` at the current parameters), then one step on omega. delta and lambda are
+  ``grad_theta Ltilde`` at the current parameters), then one step on omega (and on theta with
+  ``omega_step_updates_theta``, as the authors' TF1 release trains). delta and lambda are
   updated per epoch by :class:`lda_tf.training.callbacks.BilevelSchedule`.
 - ``conventional``: plain supervised training of theta on ``(inputs, target)`` batches (section
   5.2: kappa = 1 when the network has no tasks).
@@ -23,12 +24,12 @@ import keras
 import tensorflow as tf
 
 from lda_tf.checks import check_choice
-from lda_tf.loa.model import UnrolledLOA
+from lda_tf.loa.model import UnrolledNetwork
 from lda_tf.math import global_squared_norm
 from lda_tf.metrics import psnr_tf, ssim_tf
 from lda_tf.training.bilevel import BilevelConfig, dense, penalty_objective, replica_sum
 from lda_tf.training.gated_update import apply_if
-from lda_tf.training.losses import reconstruction_loss
+from lda_tf.training.losses import REDUCTIONS, reconstruction_loss
 
 MODES = ("meta", "conventional", "adaptation")
 
@@ -40,27 +41,32 @@ def _all_finite(tensors) -> tf.Tensor:
 
 
 class LOATrainer(keras.Model):
-    """Trains an :class:`UnrolledLOA` ``network`` in one of :data:`MODES` (module docstring).
+    """Trains an :class:`~lda_tf.loa.model.UnrolledNetwork` ``network`` in one of :data:`MODES`
+    (module docstring). ``magnitude_loss`` and ``loss_reduction`` choose the per-sample loss
+    (:func:`lda_tf.training.losses.reconstruction_loss`).
 
     Compile with ``theta_optimizer`` and/or ``omega_optimizer`` (Adam(1e-3) each by default).
     """
 
     def __init__(
         self,
-        network: UnrolledLOA,
+        network: UnrolledNetwork,
         mode: str = "meta",
         bilevel: BilevelConfig | None = None,
         magnitude_loss: bool = True,
+        loss_reduction: str = "sum",
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_choice(mode, MODES, "mode")
+        check_choice(loss_reduction, REDUCTIONS, "loss_reduction")
         if mode in ("meta", "adaptation") and network.num_tasks == 0:
             raise ValueError(f"mode {mode!r} learns task weights omega; build the network with num_tasks > 0")
         self.network = network
         self.mode = mode
         self.bilevel = bilevel or BilevelConfig()
         self.magnitude_loss = magnitude_loss
+        self.loss_reduction = loss_reduction
         state = dict(shape=(), trainable=False, aggregation="only_first_replica")
         self.penalty_weight = self.add_weight(
             initializer=keras.initializers.Constant(self.bilevel.lambda0), name="lambda", **state
@@ -113,11 +119,15 @@ class LOATrainer(keras.Model):
         return self.network(inputs, training=training)
 
     # ------------------------------------------------------------------ losses
+    def per_sample_loss(self, recon: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+        """The loss (13) of each sample ``[B]``, as configured."""
+        return reconstruction_loss(recon, target, self.magnitude_loss, self.loss_reduction)
+
     def batch_loss(self, batch) -> tf.Tensor:
         """``L`` of eq. (12): the sum of the per-sample losses (13) over this replica's batch, plus
         the measurement's extra term where it has one (learned sampling, LDA paper 4.2.2)."""
         inputs, target = batch
-        per_sample = reconstruction_loss(self.network(inputs, training=True), target, self.magnitude_loss)
+        per_sample = self.per_sample_loss(self.network(inputs, training=True), target)
         auxiliary = self.network.auxiliary_loss(inputs)
         if auxiliary is not None:
             per_sample = per_sample + auxiliary
@@ -177,6 +187,8 @@ class LOATrainer(keras.Model):
             current, finite, _ = evaluate()  # line 9: omega at the updated theta
             all_finite, proceed = all_finite & finite, proceed & finite
             apply_if(self.omega_optimizer, current.omega_gradients, omega, proceed)
+            if self.bilevel.omega_step_updates_theta:  # theta too, from the same evaluation
+                apply_if(self.theta_optimizer, current.theta_gradients, theta, proceed)
             self.rounds.assign_add(tf.cast(proceed, tf.int64))
         self._count(all_finite)
         for name, value in (
@@ -193,9 +205,7 @@ class LOATrainer(keras.Model):
         per phase. Takes ``(inputs, target)`` or a cross-task element (its ``"val"`` half)."""
         inputs, target = data["val"] if isinstance(data, dict) else data
         recon, diagnostics = self.network(inputs, return_diagnostics=True)
-        self.trackers["loss"].update_state(
-            replica_sum(tf.reduce_sum(reconstruction_loss(recon, target, self.magnitude_loss)))
-        )
+        self.trackers["loss"].update_state(replica_sum(tf.reduce_sum(self.per_sample_loss(recon, target))))
         quality = {"psnr": psnr_tf(target, recon), "ssim": ssim_tf(target, recon)}
         task_index = self.network.measurement.measure(inputs).task_index if self.network.num_tasks else None
         for name, values in quality.items():
@@ -222,7 +232,7 @@ class LOATrainer(keras.Model):
                 "rounds": tf.convert_to_tensor(self.rounds),
             }
         )
-        kappa = tf.sigmoid(tf.convert_to_tensor(self.network.omega))
+        kappa = self.network.task_weight_values()
         for task in range(self.network.num_tasks):
             logs[f"kappa_task{task}"] = kappa[task]
         return logs
@@ -233,4 +243,5 @@ class LOATrainer(keras.Model):
             "mode": self.mode,
             "bilevel": dataclasses.asdict(self.bilevel),
             "magnitude_loss": self.magnitude_loss,
+            "loss_reduction": self.loss_reduction,
         }
