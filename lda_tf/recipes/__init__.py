@@ -5,6 +5,7 @@
 recipe       class                   procedure
 ============ ======================= =================================================
 meta         :class:`MetaBilevel`    Algorithm 2 over several tasks (meta paper)
+meta_release :class:`MetaRelease`    the authors' TF1 release as its script runs
 conventional :class:`SupervisedTheta` theta on one task, kappa = 1 (meta paper 5.2;
                                      with the LDA network: CS-MRI of the LDA paper)
 adaptation   :class:`SupervisedOmega` omega of unseen tasks, theta frozen (5.4)
@@ -26,8 +27,9 @@ from lda_tf.recipes.config import (
     conventional_config,
     lda_mri_config,
     meta_config,
+    meta_release_config,
 )
-from lda_tf.recipes.mri import MetaBilevel, SupervisedOmega, SupervisedTheta
+from lda_tf.recipes.mri import MetaBilevel, MetaRelease, SupervisedOmega, SupervisedTheta
 from lda_tf.training.config import (
     NetworkConfig,
     OptimizerConfig,
@@ -37,7 +39,9 @@ from lda_tf.training.config import (
 )
 from lda_tf.training.fit import fit
 
-RECIPES = {recipe.name: recipe for recipe in (MetaBilevel, SupervisedTheta, SupervisedOmega, BlockCS)}
+RECIPES = {
+    recipe.name: recipe for recipe in (MetaBilevel, MetaRelease, SupervisedTheta, SupervisedOmega, BlockCS)
+}
 
 
 def train(config: RunConfig) -> Path:
@@ -63,5 +67,6 @@ __all__ = [
     "lda_mri_config",
     "lda_paper_network",
     "meta_config",
+    "meta_release_config",
     "train",
 ]
