@@ -27,7 +27,7 @@ from lda_tf.evaluation import (
     tv,
     zero_filling,
 )
-from lda_tf.loa.model import UnrolledLOA
+from lda_tf.loa.model import UnrolledNetwork
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,11 +37,11 @@ class Method:
 
     name: str
     reconstructor: Callable[[Task], Reconstructor]
-    network: UnrolledLOA | None = None
+    network: UnrolledNetwork | None = None
     domain: int | None = None  # a U-LDA network's domain group for every task
 
     @classmethod
-    def of_network(cls, name: str, network: UnrolledLOA, domain: int | None = None) -> Method:
+    def of_network(cls, name: str, network: UnrolledNetwork, domain: int | None = None) -> Method:
         reconstruct = network_reconstructor(network)  # one trace for every task
         return cls(name, lambda task: reconstruct, network, domain)
 

@@ -26,7 +26,7 @@ from lda_tf.atomic import atomic_file
 from lda_tf.baselines import tv_reconstruction
 from lda_tf.data.pipeline import single_task_batches
 from lda_tf.data.tasks import Task, format_tasks
-from lda_tf.loa.model import UnrolledLOA
+from lda_tf.loa.model import UnrolledNetwork
 from lda_tf.mri.measurement import MRIInputs, as_mri_inputs
 from lda_tf.mri.operators import MRIOperator
 
@@ -51,16 +51,16 @@ def tv(weight: float) -> Reconstructor:
     return reconstruct
 
 
-def network_reconstructor(network: UnrolledLOA) -> Reconstructor:
+def network_reconstructor(network: UnrolledNetwork) -> Reconstructor:
     """The unrolled network's output ``x_T``; one trace per batch shape."""
     return tf.function(lambda inputs: network(inputs, training=False), reduce_retracing=True)
 
 
-def task_weight(network: UnrolledLOA, task_index: int) -> float | None:
+def task_weight(network: UnrolledNetwork, task_index: int) -> float | None:
     """``sigma(omega_i)`` of a network with tasks; ``None`` for a conventional one (kappa = 1)."""
     if network.num_tasks == 0:
         return None
-    return float(tf.sigmoid(network.omega[task_index]))
+    return float(network.task_weight_values()[task_index])
 
 
 def reconstruct_all(

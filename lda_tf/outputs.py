@@ -22,13 +22,14 @@ CONFIG = "config.json"
 
 
 def load_model(path: str | os.PathLike, name: str = "model"):
-    """The :class:`~lda_tf.loa.model.UnrolledLOA` saved in the ``model.keras`` file ``path`` (the
-    argument ``name`` of the caller). Raises :class:`FileNotFoundError` ("no such model file") or
-    :class:`ValueError` ("not a readable Keras model file (...)", "not an UnrolledLOA model"),
-    never Keras's own errors (which say "File not found" for a file that is not a zip)."""
+    """The unrolled network (:class:`~lda_tf.loa.model.UnrolledNetwork`: an ``UnrolledLOA`` or a
+    ``ReleaseUnrolled``) saved in the ``model.keras`` file ``path`` (the argument ``name`` of the
+    caller). Raises :class:`FileNotFoundError` ("no such model file") or :class:`ValueError` ("not a
+    readable Keras model file (...)", "not an unrolled network model"), never Keras's own errors
+    (which say "File not found" for a file that is not a zip)."""
     import keras
 
-    from lda_tf.loa.model import UnrolledLOA  # registers the custom layers
+    from lda_tf.loa import UnrolledNetwork  # registers the custom layers (lda_tf.loa imports both kinds)
 
     path = Path(path)
     if not path.exists():
@@ -42,8 +43,11 @@ def load_model(path: str | os.PathLike, name: str = "model"):
         raise ValueError(
             f"argument `{name}` {path}: not a readable Keras model file ({type(error).__name__}: {reason})"
         ) from None
-    if not isinstance(model, UnrolledLOA):
-        raise ValueError(f"argument `{name}` {path}: not an UnrolledLOA model (a {type(model).__name__})")
+    if not isinstance(model, UnrolledNetwork):
+        raise ValueError(
+            f"argument `{name}` {path}: not an unrolled network model (UnrolledLOA or ReleaseUnrolled; a "
+            f"{type(model).__name__})"
+        )
     return model
 
 

@@ -47,6 +47,9 @@ class _TaskNetwork:
     num_tasks = 2
     omega = np.array([0.0, 1.0], np.float32)
 
+    def task_weight_values(self):
+        return 1 / (1 + np.exp(-self.omega))
+
 
 def test_network_methods_get_task_index_i_and_report_sigma_omega(monkeypatch):
     import lda_tf.comparison as comparison

@@ -36,7 +36,7 @@ def test_missing_and_unreadable_model_files_say_what_is_wrong(tmp_path, dense_mo
         with pytest.raises(ValueError, match=r"not a readable Keras model file \(.+\)") as error:
             outputs.load_model(path, "init_model")
         assert f"argument `init_model` {path}:" in str(error.value)
-    with pytest.raises(ValueError, match="not an UnrolledLOA model"):
+    with pytest.raises(ValueError, match="not an unrolled network model"):
         outputs.load_model(dense_model)
 
 

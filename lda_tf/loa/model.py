@@ -98,8 +98,116 @@ def _checked_index(index: tf.Tensor | None, count: int, name: str, count_name: s
     return index
 
 
+class UnrolledNetwork(keras.Model):
+    """What training (:class:`lda_tf.training.LOATrainer` and its callbacks), evaluation and model
+    files need of an unrolled network: :class:`UnrolledLOA`, and the authors' TF1 release as it
+    runs (:class:`lda_tf.loa.release.ReleaseUnrolled`).
+
+    A subclass calls :meth:`_set_up` in ``__init__`` (``measurement``, ``num_phases``,
+    ``num_tasks``) and :meth:`_add_active_phases` in ``build``, and implements :attr:`omega_variables`,
+    :meth:`task_weight_values`, :meth:`learned_scalars` and
+    ``call(inputs, training=None, return_diagnostics=False)`` (diagnostics: ``[T, B]`` tensors,
+    at least ``eps``, ``took_u`` and ``line_search_failed``, see :class:`PhaseDiagnostics`).
+    """
+
+    measurement: Measurement
+    num_phases: int
+    num_tasks: int
+    num_domains: int = 0  # U-LDA's domain groups (UnrolledLOA)
+
+    # ----------------------------------------------------------------- to implement
+    @property
+    def omega_variables(self) -> list:
+        """Task-specific variables ``omega`` (the upper level of eq. (14))."""
+        raise NotImplementedError
+
+    def task_weight_values(self) -> tf.Tensor:
+        """The reported task weight of every task, ``[num_tasks]`` float32 (``sigma(omega_i)``)."""
+        raise NotImplementedError
+
+    def learned_scalars(self) -> dict[str, tf.Tensor]:
+        """Learned scalars to log (TensorBoard name -> value): step sizes, smoothing."""
+        raise NotImplementedError
+
+    def restrict_gradients(self, gradients: list, variables: list) -> list:
+        """``gradients`` of ``variables`` as the optimizer should apply them (unchanged here; a
+        network with frozen parts zeroes theirs: :meth:`UnrolledLOA.restrict_gradients`)."""
+        return gradients
+
+    # ----------------------------------------------------------------- shared
+    def _set_up(self, measurement, num_phases: int, num_tasks: int, active_phases: int | None) -> None:
+        """Check and keep what every network has (``__init__``): the measurement (a layer or its
+        serialized config), ``T`` phases, the task count, the phases run initially (default all)."""
+        if num_phases < 1:
+            raise ValueError(f"num_phases must be >= 1; got {num_phases}")
+        if num_tasks < 0:
+            raise ValueError(f"num_tasks must be >= 0; got {num_tasks}")
+        self.num_phases, self.num_tasks = int(num_phases), int(num_tasks)
+        self.initial_active_phases = self.num_phases if active_phases is None else int(active_phases)
+        self._check_phase_count(self.initial_active_phases)
+        if isinstance(measurement, dict):
+            measurement = keras.saving.deserialize_keras_object(measurement)
+        if not isinstance(measurement, Measurement):
+            raise TypeError(
+                f"measurement must be a lda_tf.measurement.Measurement layer (e.g. "
+                f"lda_tf.mri.MRISampling()); got {type(measurement).__name__}"
+            )
+        self.measurement = measurement
+
+    def _add_active_phases(self) -> None:
+        """The phase count, a non-trainable int32 weight saved with the others (``build``)."""
+        self._active_phases = self.add_weight(
+            shape=(),
+            dtype="int32",
+            initializer=keras.initializers.Constant(self.initial_active_phases),
+            trainable=False,
+            name="active_phases",
+        )
+
+    @property
+    def theta_variables(self) -> list:
+        """Task-invariant trainable variables ``theta`` (the lower level of eq. (14))."""
+        omega_ids = {id(variable) for variable in self.omega_variables}
+        return [variable for variable in self.trainable_variables if id(variable) not in omega_ids]
+
+    def _check_phase_count(self, count: int) -> None:
+        if not 1 <= count <= self.num_phases:
+            raise ValueError(f"active phases must be in [1, {self.num_phases}]; got {count}")
+
+    @property
+    def active_phases(self) -> int:
+        """Phases a forward pass runs; read eagerly, also while a ``tf.function`` is traced."""
+        with tf.init_scope():
+            return int(self._active_phases.numpy())
+
+    def forget_compiled_functions(self) -> None:
+        """Keras's cached train/test/predict functions were traced for the old phase count."""
+        for name in ("train_function", "test_function", "predict_function"):
+            setattr(self, name, None)
+
+    def set_active_phases(self, count: int, copy_steps_from_last: bool = False) -> None:
+        """Run ``count`` phases from now on, keeping all weights (``copy_steps_from_last``: see
+        :meth:`UnrolledLOA.set_active_phases`; a network without per-phase steps ignores it)."""
+        self._check_phase_count(count)
+        self._active_phases.assign(count)
+        self.forget_compiled_functions()
+
+    def load_own_variables(self, store):
+        super().load_own_variables(store)
+        self.forget_compiled_functions()
+
+    def initial_image(self, inputs) -> tf.Tensor:
+        """The start ``x0`` of the unrolled iteration ``[B, H, W]`` (zero filling for MRI,
+        ``Q b`` for block compressed sensing)."""
+        return self.measurement.measure(inputs).initial
+
+    def auxiliary_loss(self, inputs) -> tf.Tensor | None:
+        """The measurement's per-sample extra training loss ``[B]`` (learned sampling), or None."""
+        return self.measurement.auxiliary_loss(inputs)
+
+
 @keras.saving.register_keras_serializable(package="lda_tf")
-class UnrolledLOA(keras.Model):
+class UnrolledLOA(UnrolledNetwork):
     """Unrolled learnable optimization algorithm; one phase is one iteration (SPEC 3).
 
     Args:
@@ -151,10 +259,7 @@ class UnrolledLOA(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if num_phases < 1:
-            raise ValueError(f"num_phases must be >= 1; got {num_phases}")
-        if num_tasks < 0:
-            raise ValueError(f"num_tasks must be >= 0; got {num_tasks}")
+        self._set_up(measurement, num_phases, num_tasks, active_phases)
         if num_domains < 0 or (num_domains and num_tasks):
             raise ValueError(
                 f"num_domains must be >= 0 and excludes task weights; got num_domains={num_domains}, "
@@ -162,8 +267,6 @@ class UnrolledLOA(keras.Model):
             )
         if eps0 <= 0:
             raise ValueError(f"eps0 must be positive; got {eps0}")
-        self.num_phases = int(num_phases)
-        self.num_tasks = int(num_tasks)
         self.num_domains = int(num_domains)
         self.frozen_domains: tuple[int, ...] = ()
         self.smoothing = check_smoothing(smoothing)
@@ -171,16 +274,6 @@ class UnrolledLOA(keras.Model):
         self.eps0_init = float(eps0)
         self.omega_init = float(omega_init)
         self.regularizer_gradient = check_regularizer_gradient(regularizer_gradient)  # fail at construction
-        self.initial_active_phases = self.num_phases if active_phases is None else int(active_phases)
-        self._check_phase_count(self.initial_active_phases)
-        if isinstance(measurement, dict):
-            measurement = keras.saving.deserialize_keras_object(measurement)
-        if not isinstance(measurement, Measurement):
-            raise TypeError(
-                f"measurement must be a lda_tf.measurement.Measurement layer (e.g. "
-                f"lda_tf.mri.MRISampling()); got {type(measurement).__name__}"
-            )
-        self.measurement = measurement
         if complex_valued is None:
             complex_valued = self.measurement.complex_valued
         if bool(complex_valued) != self.measurement.complex_valued:
@@ -220,10 +313,6 @@ class UnrolledLOA(keras.Model):
         ]
         self.build(None)
 
-    def _check_phase_count(self, count: int) -> None:
-        if not 1 <= count <= self.num_phases:
-            raise ValueError(f"active phases must be in [1, {self.num_phases}]; got {count}")
-
     def build(self, input_shape=None):
         if self.built:
             return
@@ -242,13 +331,7 @@ class UnrolledLOA(keras.Model):
         self.omega = self.add_weight(
             shape=(self.num_tasks,), initializer=keras.initializers.Constant(self.omega_init), name="omega"
         )
-        self._active_phases = self.add_weight(
-            shape=(),
-            dtype="int32",
-            initializer=keras.initializers.Constant(self.initial_active_phases),
-            trainable=False,
-            name="active_phases",
-        )
+        self._add_active_phases()
         self.built = True
 
     # ----------------------------------------------------------------- variables and state
@@ -257,11 +340,9 @@ class UnrolledLOA(keras.Model):
         """Task-specific variables ``omega`` (the upper level of eq. (14))."""
         return [self.omega]
 
-    @property
-    def theta_variables(self) -> list:
-        """Task-invariant trainable variables ``theta`` (the lower level of eq. (14))."""
-        omega_ids = {id(variable) for variable in self.omega_variables}
-        return [variable for variable in self.trainable_variables if id(variable) not in omega_ids]
+    def task_weight_values(self) -> tf.Tensor:
+        """``sigma(omega_i)`` of every task (eq. (11))."""
+        return tf.sigmoid(tf.convert_to_tensor(self.omega))
 
     def _copy_g_into_adapters(self, domains) -> None:
         """``adapter_init="copy"``: ``h_i`` <- g's second layer, as the release does."""
@@ -305,16 +386,13 @@ class UnrolledLOA(keras.Model):
         keep = tf.cast(self._trained_groups(), tf.float32)
         return [g * keep if id(v) in grouped else g for g, v in zip(gradients, variables)]
 
-    @property
-    def active_phases(self) -> int:
-        """Phases a forward pass runs; read eagerly, also while a ``tf.function`` is traced."""
-        with tf.init_scope():
-            return int(self._active_phases.numpy())
-
-    def forget_compiled_functions(self) -> None:
-        """Keras's cached train/test/predict functions were traced for the old phase count."""
-        for name in ("train_function", "test_function", "predict_function"):
-            setattr(self, name, None)
+    def learned_scalars(self) -> dict[str, tf.Tensor]:
+        """``alpha_t``, ``tau_t`` of every phase and ``eps0``."""
+        scalars = {}
+        for index, phase in enumerate(self.phases):
+            scalars[f"step_sizes/alpha_phase{index + 1}"] = phase.alpha
+            scalars[f"step_sizes/tau_phase{index + 1}"] = phase.tau
+        return {**scalars, "smoothing/eps0": self.eps0}
 
     def set_active_phases(self, count: int, copy_steps_from_last: bool = False) -> None:
         """Run ``count`` phases from now on, keeping all weights. With ``copy_steps_from_last``,
@@ -330,12 +408,7 @@ class UnrolledLOA(keras.Model):
                 phase.log_tau.assign(tf.where(trained, source.log_tau, phase.log_tau))
                 if source.momentum is not None:
                     phase.momentum.assign(source.momentum)
-        self._active_phases.assign(count)
-        self.forget_compiled_functions()
-
-    def load_own_variables(self, store):
-        super().load_own_variables(store)
-        self.forget_compiled_functions()
+        super().set_active_phases(count)
 
     @property
     def eps0(self) -> tf.Tensor:
@@ -384,15 +457,6 @@ class UnrolledLOA(keras.Model):
             iterates.append(state.point.image)
         stacked = {name: tf.stack([getattr(d, name) for d in per_phase]) for name in PhaseDiagnostics._fields}
         return Unrolled(objective, state, stacked, tuple(iterates))
-
-    def initial_image(self, inputs) -> tf.Tensor:
-        """The start ``x0`` of the unrolled iteration ``[B, H, W]`` (zero filling for MRI,
-        ``Q b`` for block compressed sensing)."""
-        return self.measurement.measure(inputs).initial
-
-    def auxiliary_loss(self, inputs) -> tf.Tensor | None:
-        """The measurement's per-sample extra training loss ``[B]`` (learned sampling), or None."""
-        return self.measurement.auxiliary_loss(inputs)
 
     def call(self, inputs, training=None, return_diagnostics: bool = False):
         """Reconstruction ``[B, H, W]``; with ``return_diagnostics`` also a dict of ``[T, B]``

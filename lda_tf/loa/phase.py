@@ -17,7 +17,14 @@ sample (never on a batch mean):
   Decision: ``v``'s step is backtracked like ``meta``'s (coefficient ``1/a``); LDA's Theorem 3.5
   needs ``alpha_t`` in a range a learned step need not respect, and the paper itself uses
   backtracking past the trained phases. With the first trial accepted, this is exactly (14b).
-- ``residual``: always ``u`` (the authors' TF1 release); no descent guarantee, kept for ablation.
+- ``residual``: always ``u``; no descent guarantee, kept for ablation. Of the authors' TF1
+  release, only the test script computes ``u`` in every phase (its safeguard's ``else`` branch
+  ends in ``x1 = u1``), as the training script did when first uploaded (safeguard commented out);
+  the training script at HEAD computes neither ``u`` nor the safeguard but
+  ``x - alpha sigma(w) grad_R(x)`` in every phase (its ``if tensor == True`` tests are never true
+  in graph mode). Neither has this policy's conventions (SPEC's per-phase steps, ``kappa`` in
+  ``u``, per-pixel normalisation): :class:`lda_tf.loa.release.ReleaseUnrolled` computes what the
+  scripts compute (docs/decisions.md, "The authors' TF1 release as it runs").
 - ``gd`` (GD-Net, LDA paper 4.3.1): the u step turned off, ``x+ = v = x - alpha_t grad phi(x)``
   with the learned step and no line search: unrolled gradient descent on ``phi_eps``.
 - ``agd`` (AGD-Net, 4.3.1): ``x+ = x - alpha_t grad phi(x) + theta_t (x - x_{t-1})`` with a learned

@@ -12,6 +12,17 @@ complex convolution of [62] in the meta paper), in one kernel call instead of fo
 real representation of a complex-linear map is this block matrix, its real transpose is the
 complex adjoint: :meth:`transpose` (``conv2d_transpose`` with the same kernel) is ``W^H``.
 The real-valued variant (natural images, LDA paper) is the same layer with ``K = W``.
+
+``conjugate_input=True`` convolves the conjugate, ``W * conj(x)``: the block kernel becomes
+
+    K = [[W_r,  W_i],
+         [W_i, -W_r]]
+
+(``out_re = W_r * x_re + W_i * x_im``, ``out_im = W_i * x_re - W_r * x_im``), which is how the
+authors' TF1 release combines its real and imaginary kernels (``g1_forward``, lines 146-153 of
+``recon_meta_Journal_of_Imaging.py``). The map is then real-linear but not complex-linear;
+:meth:`transpose` is still its real transpose, which is what the release's ``grad_g1`` computes
+(lines 172-185) and what the gradient of a real function of ``x`` needs.
 """
 
 from __future__ import annotations
@@ -47,6 +58,7 @@ class BlockConv2D(keras.layers.Layer):
     ``[kernel_size, kernel_size, in_channels, filters]``, Glorot-uniform (Xavier) initialised, as in
     the meta paper section 4.2, each with its own draw (SPEC 2: independent real and imaginary
     parts; see :func:`independent_initializer`). Padding is "SAME" with zeros; stride 1.
+    ``conjugate_input``: convolve ``conj(x)``, the TF1 release's combination (module docstring).
     """
 
     def __init__(
@@ -56,14 +68,18 @@ class BlockConv2D(keras.layers.Layer):
         kernel_size: int = 3,
         complex_valued: bool = True,
         kernel_initializer: str | dict = "glorot_uniform",
+        conjugate_input: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if conjugate_input and not complex_valued:
+            raise ValueError("conjugate_input needs complex_valued=True")
         self.in_channels = int(in_channels)
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)
         self.complex_valued = bool(complex_valued)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.conjugate_input = bool(conjugate_input)
 
     def build(self, input_shape=None):
         shape = (self.kernel_size, self.kernel_size, self.in_channels, self.filters)
@@ -85,7 +101,7 @@ class BlockConv2D(keras.layers.Layer):
             return real
         imag = tf.convert_to_tensor(self.kernel_imag)
         from_real = tf.concat([real, imag], axis=-1)
-        from_imag = tf.concat([-imag, real], axis=-1)
+        from_imag = tf.concat([imag, -real] if self.conjugate_input else [-imag, real], axis=-1)
         return tf.concat([from_real, from_imag], axis=-2)
 
     def call(self, inputs: tf.Tensor, kernel: tf.Tensor | None = None) -> tf.Tensor:
@@ -108,5 +124,6 @@ class BlockConv2D(keras.layers.Layer):
             kernel_size=self.kernel_size,
             complex_valued=self.complex_valued,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            conjugate_input=self.conjugate_input,
         )
         return config

@@ -56,6 +56,8 @@ class FeatureExtractor(keras.layers.Layer):
             (1 = Xavier; ``g`` then starts ``kernel_scale ** l`` times the Xavier one).
         activate_last: apply the smoothed ReLU after the last convolution too (default False: none,
             as SPEC 2 and LDA's ``g``; True: U-LDA's literal reading, section 5.1).
+        conjugate_input: every convolution takes the conjugate of its input, ``w_q * conj(.)``:
+            the authors' TF1 release (:class:`~lda_tf.nn.complex_conv.BlockConv2D`); complex only.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class FeatureExtractor(keras.layers.Layer):
         complex_valued: bool = True,
         kernel_scale: float = 1.0,
         activate_last: bool = False,
+        conjugate_input: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -86,6 +89,7 @@ class FeatureExtractor(keras.layers.Layer):
         self.complex_valued = bool(complex_valued)
         self.kernel_scale = float(kernel_scale)
         self.activate_last = bool(activate_last)
+        self.conjugate_input = bool(conjugate_input)
         # Glorot uniform is VarianceScaling(1, fan_avg, uniform); weights times c: variance times c^2.
         initializer = (
             "glorot_uniform"
@@ -101,6 +105,7 @@ class FeatureExtractor(keras.layers.Layer):
                 kernel_size=self.kernel_size,
                 complex_valued=self.complex_valued,
                 kernel_initializer=initializer,
+                conjugate_input=self.conjugate_input,
                 name=f"conv_{q + 1}",
             )
             for q in range(self.num_layers)
@@ -183,6 +188,7 @@ class FeatureExtractor(keras.layers.Layer):
             complex_valued=self.complex_valued,
             kernel_scale=self.kernel_scale,
             activate_last=self.activate_last,
+            conjugate_input=self.conjugate_input,
         )
         return config
 

@@ -14,9 +14,15 @@ table  contrast tasks evaluated                      meta row from
 5      T2       Cartesian 10/20/30/40 % (unseen)     adaptation of the T2 meta network
 ====== ======== ==================================== ==========================================
 
-The conventional rows are trained per task on that task (section 5.2). Profiles: ``paper`` uses
-SPEC 4's values; ``quick`` scales resolution, phases, epochs and data down for a CPU (the values
-are in :data:`PROFILES` and printed with the table); ``smoke`` only checks that the chain runs.
+The conventional rows are trained per task on that task (section 5.2). Tables 1 and 3 add a row
+"Release as run": the authors' TF1 release as its training script computes and trains
+(``lda_tf.recipes.MetaRelease``; docs/decisions.md), with the meta row's training budget
+(:data:`RELEASE_BUDGET`) and network size, so the published algorithm (the paper's numbers), the
+released computation and ours stand side by side.
+
+Profiles: ``paper`` uses SPEC 4's values; ``quick`` scales resolution, phases, epochs and data
+down for a CPU (the values are in :data:`PROFILES` and printed with the table); ``smoke`` only
+checks that the chain runs.
 
 Decision (quick profile, sized so that ``make demo`` ends within 20 minutes on a 2-core CPU): the
 160x180 slices are downsampled to 80x90 (the whole brain at half resolution) rather than cropped;
@@ -60,9 +66,26 @@ from lda_tf.papers import common
 from lda_tf.papers.figures import comparison_figure
 from lda_tf.papers.published import meta_table
 from lda_tf.papers.report import markdown, table_rows, write_table
-from lda_tf.recipes import adaptation_config, conventional_config, meta_config
+from lda_tf.recipes import adaptation_config, conventional_config, meta_config, meta_release_config
 
-PRESETS = {"meta": meta_config, "conventional": conventional_config, "adaptation": adaptation_config}
+PRESETS = {
+    "meta": meta_config,
+    "release": meta_release_config,
+    "conventional": conventional_config,
+    "adaptation": adaptation_config,
+}
+# The settings of the profile's meta row that the release row shares: its budget (and cadences),
+# not its training procedure (stair growth, rates, Algorithm 2's constants are the script's own).
+RELEASE_BUDGET = (
+    "epochs",
+    "steps_per_epoch",
+    "max_images",
+    "train_per_task",
+    "val_per_task",
+    "validation_every",
+    "checkpoint_every",
+    "image_every",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,8 +241,12 @@ class MetaReproduction(common.Reproduction):
 
     # ------------------------------------------------------------------ training
     def train(self, name: str, mode: str, dataset_dir: str, tasks: str, **overrides) -> keras.Model:
-        """One training run under ``runs/name`` (reused when finished, resumed otherwise)."""
-        settings = {**getattr(self.profile, mode), **overrides}
+        """One training run under ``runs/name`` (reused when finished, resumed otherwise); mode
+        ``release`` takes the meta row's :data:`RELEASE_BUDGET`."""
+        if mode == "release":
+            settings = {k: v for k, v in self.profile.meta.items() if k in RELEASE_BUDGET} | overrides
+        else:
+            settings = {**getattr(self.profile, mode), **overrides}
         if mode != "adaptation":
             settings.update(self.profile.network)
 
@@ -244,6 +271,7 @@ class MetaReproduction(common.Reproduction):
         tasks: list[Task],
         meta: keras.Model,
         conventional: dict[Task, keras.Model],
+        release: keras.Model | None = None,
     ) -> tuple[list[dict], dict, dict, dict]:
         """Every method on every task's test images (:func:`lda_tf.comparison.compare`): per-image
         rows, sigma(omega_i) per task, the TV weight chosen per task on the validation split, and
@@ -251,6 +279,8 @@ class MetaReproduction(common.Reproduction):
         tv, tv_weights = tv_method(self.images(dataset_dir, "val"))
         per_task = {task: network_reconstructor(network) for task, network in conventional.items()}
         methods = [ZERO_FILLING, tv, Method("conventional", per_task.get), Method.of_network("meta", meta)]
+        if release is not None:
+            methods.append(Method.of_network("release", release))
         with self.timed("evaluation"):
             rows, weights, figure_recons = compare(methods, test, tasks, keep_image=len(test) // 2)
         return rows, weights, tv_weights, figure_recons
@@ -266,6 +296,11 @@ class MetaReproduction(common.Reproduction):
         dataset_dir, data_label = self.data_source()
         meta = self.train(f"meta_{contrast}", "meta", dataset_dir, META_TRAINING_TASK_SPEC)
         tasks = parse_tasks(self.spec.tasks)
+        release = (  # its own tasks only: the script adapts to none
+            None
+            if self.spec.adapted
+            else self.train(f"release_{contrast}", "release", dataset_dir, META_TRAINING_TASK_SPEC)
+        )
         if self.spec.adapted:
             mask_name = "_".join(task.name for task in tasks)
             meta = self.train(
@@ -283,7 +318,9 @@ class MetaReproduction(common.Reproduction):
         }
 
         test = self.images(dataset_dir, "test")
-        rows, weights, tv_weights, figure_recons = self.evaluate(dataset_dir, test, tasks, meta, conventional)
+        rows, weights, tv_weights, figure_recons = self.evaluate(
+            dataset_dir, test, tasks, meta, conventional, release
+        )
 
         per_image = self.write_per_image(rows)
         result_rows = table_rows(summarize(rows, weights), meta_table(number))

@@ -5,7 +5,8 @@ Two layouts:
 
 - :func:`markdown` (the meta paper's, also ``experiments/evaluate.py``'s): one block per task,
   labelled by its CS ratio, and by the full task where tasks share a ratio (``10% cartesian_10``,
-  ``10% radial_10_seed1``); one row per method (zero-filling, TV, conventional, meta-learning):
+  ``10% radial_10_seed1``); one row per method (zero-filling, TV, conventional, meta-learning,
+  and the TF1 release as it runs where the table has it):
   PSNR, SSIM, NMSE as ``mean +- std`` and sigma(omega_i); the published value of the same row and
   our PSNR minus the published one where the paper has the row; then the meta minus conventional
   PSNR gain per task and on average, ours and published. Rows come from :func:`table_rows`.
@@ -32,6 +33,7 @@ METHOD_LABELS = {
     "tv": "TV",
     "conventional": "Conventional",
     "meta": "Meta-learning",
+    "release": "Release as run",
 }
 TABLE_COLUMNS = (
     "ratio",

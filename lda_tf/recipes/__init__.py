@@ -5,6 +5,7 @@
 recipe       class                   procedure
 ============ ======================= =================================================
 meta         :class:`MetaBilevel`    Algorithm 2 over several tasks (meta paper)
+meta_release :class:`MetaRelease`    the authors' TF1 release as its script runs
 conventional :class:`SupervisedTheta` theta on one task, kappa = 1 (meta paper 5.2;
                                      with the LDA network: CS-MRI of the LDA paper)
 adaptation   :class:`SupervisedOmega` omega of unseen tasks, theta frozen (5.4)
@@ -28,9 +29,10 @@ from lda_tf.recipes.config import (
     conventional_config,
     lda_mri_config,
     meta_config,
+    meta_release_config,
     ulda_config,
 )
-from lda_tf.recipes.mri import MetaBilevel, SupervisedOmega, SupervisedTheta
+from lda_tf.recipes.mri import MetaBilevel, MetaRelease, SupervisedOmega, SupervisedTheta
 from lda_tf.recipes.ulda import ULDARecipe, train_ulda
 from lda_tf.training.config import (
     NetworkConfig,
@@ -42,7 +44,8 @@ from lda_tf.training.config import (
 from lda_tf.training.fit import fit
 
 RECIPES = {
-    recipe.name: recipe for recipe in (MetaBilevel, SupervisedTheta, SupervisedOmega, BlockCS, ULDARecipe)
+    recipe.name: recipe
+    for recipe in (MetaBilevel, MetaRelease, SupervisedTheta, SupervisedOmega, BlockCS, ULDARecipe)
 }
 
 
@@ -69,6 +72,7 @@ __all__ = [
     "lda_mri_config",
     "lda_paper_network",
     "meta_config",
+    "meta_release_config",
     "train",
     "train_ulda",
     "ulda_config",

@@ -20,7 +20,7 @@ from lda_tf.training.config import (
     ulda_paper_network,
 )
 
-RECIPE_NAMES = ("meta", "conventional", "adaptation", "block_cs", "ulda")
+RECIPE_NAMES = ("meta", "meta_release", "conventional", "adaptation", "block_cs", "ulda")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -171,6 +171,15 @@ class RunConfig(TrainingConfig):
 def meta_config(output_dir: str, **settings) -> RunConfig:
     """Meta training, Algorithm 2 (meta paper SPEC 4): radial 10-40 %, 100 epochs, 11 phases."""
     return RunConfig(output_dir=output_dir, recipe="meta", bilevel=BilevelConfig()).replace(**settings)
+
+
+def meta_release_config(output_dir: str, **settings) -> RunConfig:
+    """The authors' TF1 release as its training script runs (``lda_tf.recipes.MetaRelease``):
+    radial 10-40 %, 11 phases, 1001 epochs (``range(0, EpochNum + 1)``, EpochNum = 1000), per batch
+    5 theta steps then one on theta and omega, no delta test (lines 24-27, 341-359, 407-459)."""
+    bilevel = BilevelConfig(theta_steps=5, delta0=0.0, omega_step_updates_theta=True)
+    base = RunConfig(output_dir=output_dir, recipe="meta_release", epochs=1001, bilevel=bilevel)
+    return base.replace(**settings)
 
 
 def conventional_config(output_dir: str, **settings) -> RunConfig:

@@ -1,10 +1,12 @@
 """The MRI recipes of the meta paper (SPEC 4): meta training by Algorithm 2 over several tasks,
-conventional supervised training of theta on one task, adaptation of omega to unseen tasks."""
+conventional supervised training of theta on one task, adaptation of omega to unseen tasks; and
+the authors' TF1 release trained as its script trains."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from lda_tf import outputs
@@ -12,9 +14,11 @@ from lda_tf.data import cross_task_batches, load_images, single_task_batches, st
 from lda_tf.data.sample import sample_dir
 from lda_tf.data.tasks import format_tasks
 from lda_tf.loa.model import UnrolledLOA
+from lda_tf.loa.release import ReleaseUnrolled
 from lda_tf.mri.measurement import MRISampling
+from lda_tf.mri.release import ReleaseSampling
 from lda_tf.recipes.config import MRIData, RunConfig
-from lda_tf.training.callbacks import BilevelSchedule
+from lda_tf.training.callbacks import BilevelSchedule, StepwisePenalty
 from lda_tf.training.fit import Datasets, Recipe
 
 
@@ -71,6 +75,74 @@ class MetaBilevel(MRIRecipe):
 
     def callbacks(self, output: Path) -> list:
         return [BilevelSchedule()]
+
+
+class MetaRelease(MetaBilevel):
+    """The authors' TF1 release as its training script runs (``recon_meta_Journal_of_Imaging.py``;
+    docs/decisions.md, "The authors' TF1 release as it runs"), on the cross-task batches of
+    :class:`MetaBilevel`.
+
+    Network: :class:`~lda_tf.loa.release.ReleaseUnrolled` (``step="v"``, the batch eps rule) on
+    :class:`~lda_tf.mri.ReleaseSampling`, with the network settings' ``num_phases``, ``num_layers``,
+    ``num_filters``, ``relu_delta``; all phases from the start (the script has no stair training).
+    Per batch (lines 447-459): ``theta_steps`` (the script: 5) Adam steps on theta (``trainer_tr``),
+    then one on theta and omega together (``trainer_vl``, ``omega_step_updates_theta``), with no
+    delta test (``delta0 = 0``) and no stop; ``lambda = lambda0 1.001^(s / 10^4)``
+    (:class:`~lda_tf.training.callbacks.StepwisePenalty`) and the learning rate
+    ``learning_rate 0.9^(s / 10^4)`` in the global step ``s`` (lines 341-350); Adam with TF1's
+    ``epsilon = 1e-8``; the per-sample loss is the mean squared error over pixels (lines 306-327).
+
+    Decision: the script has one Adam for both steps; here theta's Adam counts all six steps of a
+    batch (as the global step does) and omega's, a second Adam at the same rate, its own (its
+    learning rate decays in ``6 x`` its steps, and its bias correction counts its own steps where
+    the script's counted all).
+    """
+
+    name = "meta_release"
+    unused = MetaBilevel.unused | {
+        "policy",
+        "smoothing",
+        "kernel_scale",
+        "omega_learning_rate",
+        "nu_lambda",
+        "nu_delta",
+        "delta_tol",
+    }
+    sections = frozenset({"network", "bilevel"})
+    decay_rate, decay_steps = 0.9, 10_000  # lines 341-344
+
+    def __init__(self, config: RunConfig):
+        super().__init__(config)
+        if config.stair is not None:
+            raise ValueError(
+                "recipe meta_release trains all phases from the start; stair training is not its own"
+            )
+
+    def build_network(self) -> ReleaseUnrolled:
+        network = self.config.network
+        return ReleaseUnrolled(
+            ReleaseSampling(name="measurement"),
+            num_phases=network.num_phases,
+            num_tasks=len(self.tasks),
+            num_layers=network.num_layers,
+            num_filters=network.num_filters,
+            relu_delta=network.relu_delta,
+        )
+
+    def callbacks(self, output: Path) -> list:
+        return [StepwisePenalty(self.config.bilevel.lambda0)]
+
+    def trainer_options(self) -> dict:
+        return dict(loss_reduction="mean")  # the script's per-sample MSE (lines 306-327)
+
+    def optimizers(self) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
+        rate, steps_per_batch = self.config.optimizer.learning_rate, self.config.bilevel.theta_steps + 1
+
+        def adam(decay_steps: float) -> keras.optimizers.Optimizer:
+            schedule = keras.optimizers.schedules.ExponentialDecay(rate, decay_steps, self.decay_rate)
+            return keras.optimizers.Adam(schedule, epsilon=1e-8)
+
+        return adam(self.decay_steps), adam(self.decay_steps / steps_per_batch)
 
 
 class Supervised(MRIRecipe):

@@ -28,10 +28,13 @@ class BilevelConfig:
     """Algorithm 2's constants; defaults are the paper's (section 5.2; SPEC 4).
 
     ``theta_steps`` is K (not given in the paper; 1 here) and ``max_rounds`` caps the inner
-    ``while criterion > delta`` loop per batch. delta and lambda are updated once per epoch (a
-    callback): with the paper's 0.95 per update, delta reaches delta_tol = 4.35e-6 from 1e-3 after
-    106 updates, which matches its 100 epochs; once per batch it would end training after 106
-    batches.
+    ``while criterion > delta`` loop per batch. ``omega_step_updates_theta``: the omega step of a
+    round (line 9) steps theta too, with the gradient of the same evaluation; the authors' TF1
+    release does so (its ``trainer_vl`` minimises over all variables, line 359 of
+    ``recon_meta_Journal_of_Imaging.py``, its ``var_list=omega`` commented out). delta and lambda
+    are updated once per epoch (a callback): with the paper's 0.95 per update, delta reaches
+    delta_tol = 4.35e-6 from 1e-3 after 106 updates, which matches its 100 epochs; once per batch
+    it would end training after 106 batches.
     """
 
     lambda0: float = 1e-5
@@ -41,6 +44,7 @@ class BilevelConfig:
     delta_tol: float = 4.35e-6
     theta_steps: int = 1
     max_rounds: int = 1
+    omega_step_updates_theta: bool = False
 
     def __post_init__(self):
         if not (0 < self.nu_delta < 1 and self.nu_lambda >= 1):

@@ -28,6 +28,23 @@ class BilevelSchedule(keras.callbacks.Callback):
             trainer.stop_training = True
 
 
+class StepwisePenalty(keras.callbacks.Callback):
+    """``lambda = lambda0 rate^(s / steps)`` before every batch, ``s`` the theta optimizer's step
+    count; nothing else changes and training never stops early. The TF1 release's
+    ``tf.train.exponential_decay(1e-5, global_step, 10000, 1.001)`` (lines 347-350 of
+    ``recon_meta_Journal_of_Imaging.py``), whose global step counts every optimizer step (all of
+    them step theta); it is read once a batch here rather than at each of the batch's steps."""
+
+    def __init__(self, lambda0: float, rate: float = 1.001, steps: int = 10_000):
+        super().__init__()
+        self.lambda0, self.rate, self.steps = lambda0, rate, steps
+
+    def on_train_batch_begin(self, batch, logs=None):
+        trainer = self.model
+        step = float(trainer.theta_optimizer.iterations.numpy())
+        trainer.penalty_weight.assign(self.lambda0 * self.rate ** (step / self.steps))
+
+
 class NonFiniteError(RuntimeError):
     """Training met too many consecutive steps with non-finite loss or gradients."""
 
@@ -185,8 +202,9 @@ class StageLearningRate(keras.callbacks.Callback):
 
 
 class LOATensorBoard(keras.callbacks.Callback):
-    """TensorBoard summaries Keras's own callback cannot see: per epoch, alpha_t and tau_t per
-    phase, eps0, sigmoid(omega_i) per task and the active phase count; every ``image_every``
+    """TensorBoard summaries Keras's own callback cannot see: per epoch, the network's learned
+    scalars (``learned_scalars``: alpha_t and tau_t per phase, eps0), sigmoid(omega_i) per task
+    and the active phase count; every ``image_every``
     epochs, for a fixed validation example per task, the start ``x0`` (named by the measurement:
     ``zero_filled`` for MRI), the reconstruction, the |error| map and whatever the measurement's
     :meth:`~lda_tf.measurement.Measurement.display` adds (MRI: the mask). ``examples``:
@@ -201,12 +219,10 @@ class LOATensorBoard(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         network = self.model.network
         with self.writer.as_default(step=epoch):
-            for index, phase in enumerate(network.phases):
-                _scalars(f"step_sizes/alpha_phase{index + 1}", phase.alpha)
-                _scalars(f"step_sizes/tau_phase{index + 1}", phase.tau)
-            _scalars("smoothing/eps0", network.eps0)
+            for name, value in network.learned_scalars().items():
+                _scalars(name, value)
             tf.summary.scalar("phases/active", network.active_phases)
-            kappa = tf.sigmoid(tf.convert_to_tensor(network.omega))
+            kappa = network.task_weight_values()
             for task in range(network.num_tasks):
                 tf.summary.scalar(f"task_weights/kappa_task{task}", kappa[task])
             if epoch % self.image_every == 0:

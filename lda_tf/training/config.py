@@ -119,6 +119,7 @@ BILEVEL_HELP = {
     "delta_tol": ("Training stops when delta <= delta_tol.", 0),
     "theta_steps": ("K: theta steps per round of Algorithm 2.", 1),
     "max_rounds": ("Cap of Algorithm 2's inner while loop per batch.", 1),
+    "omega_step_updates_theta": ("The omega step also steps theta (the TF1 release).", False),
 }
 
 

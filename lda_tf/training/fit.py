@@ -42,7 +42,7 @@ import tensorflow as tf
 
 from lda_tf import determinism
 from lda_tf.atomic import atomic_file, check_not_file, remove_stale, save_model, staging, swap
-from lda_tf.loa.model import UnrolledLOA
+from lda_tf.loa.model import UnrolledNetwork
 from lda_tf.outputs import CONFIG, read_record
 from lda_tf.provenance import run_record
 from lda_tf.training.bilevel import BilevelConfig
@@ -93,7 +93,7 @@ class Recipe(abc.ABC):
     def datasets(self) -> Datasets: ...
 
     @abc.abstractmethod
-    def build_network(self) -> UnrolledLOA: ...
+    def build_network(self) -> UnrolledNetwork: ...
 
     def callbacks(self, output: Path) -> list[keras.callbacks.Callback]:
         """Callbacks of this procedure besides the common ones."""
@@ -102,6 +102,12 @@ class Recipe(abc.ABC):
     def trainer_options(self) -> dict:
         """Keyword arguments of :class:`LOATrainer` beyond network and mode (the loss)."""
         return {}
+
+    def optimizers(self) -> tuple[keras.optimizers.Optimizer, keras.optimizers.Optimizer]:
+        """theta's and omega's optimizers (made under the distribution strategy): Adam at the
+        configured learning rates."""
+        rates = self.config.optimizer
+        return keras.optimizers.Adam(rates.learning_rate), keras.optimizers.Adam(rates.omega_learning_rate)
 
 
 def _now() -> str:
@@ -249,8 +255,7 @@ def fit(recipe: Recipe) -> Path:
             **recipe.trainer_options(),
         )
         trainer.compile(
-            keras.optimizers.Adam(config.optimizer.learning_rate),
-            keras.optimizers.Adam(config.optimizer.omega_learning_rate),
+            *recipe.optimizers(),
             jit_compile={"auto": "auto", "true": True, "false": False}[config.jit_compile],
         )
 
@@ -271,7 +276,7 @@ def fit(recipe: Recipe) -> Path:
     return model_path
 
 
-def _check_finite(network: UnrolledLOA, output: Path) -> None:
+def _check_finite(network: UnrolledNetwork, output: Path) -> None:
     """Raise :class:`NonFiniteWeights` naming the first weight with NaN or infinite values."""
     for weight in network.weights:
         if not np.all(np.isfinite(weight.numpy())):

@@ -3,7 +3,8 @@
 - ``meta``: Algorithm 2 of the meta paper on cross-task batches ``{"train": ..., "val": ...}``
   (``lda_tf.data.cross_task_batches``). Per batch, up to ``max_rounds`` rounds while
   ``||grad_theta Ltilde||^2 + ||grad_omega Ltilde||^2 > delta``: K Adam steps on theta (each on
-  ``grad_theta Ltilde`` at the current parameters), then one step on omega. delta and lambda are
+  ``grad_theta Ltilde`` at the current parameters), then one step on omega (and on theta with
+  ``omega_step_updates_theta``, as the authors' TF1 release trains). delta and lambda are
   updated per epoch by :class:`lda_tf.training.callbacks.BilevelSchedule`.
 - ``conventional``: plain supervised training of theta on ``(inputs, target)`` batches (section
   5.2: kappa = 1 when the network has no tasks).
@@ -28,12 +29,12 @@ import keras
 import tensorflow as tf
 
 from lda_tf.checks import check_choice
-from lda_tf.loa.model import UnrolledLOA
+from lda_tf.loa.model import UnrolledNetwork
 from lda_tf.math import global_squared_norm
 from lda_tf.metrics import psnr_tf, ssim_tf
 from lda_tf.training.bilevel import BilevelConfig, dense, penalty_objective, replica_sum
 from lda_tf.training.gated_update import apply_if
-from lda_tf.training.losses import LOSSES, mse_ssim_loss, reconstruction_loss
+from lda_tf.training.losses import LOSSES, REDUCTIONS, mse_ssim_loss, reconstruction_loss
 
 MODES = ("meta", "conventional", "adaptation")
 
@@ -45,26 +46,31 @@ def _all_finite(tensors) -> tf.Tensor:
 
 
 class LOATrainer(keras.Model):
-    """Trains an :class:`UnrolledLOA` ``network`` in one of :data:`MODES` (module docstring).
+    """Trains an :class:`~lda_tf.loa.model.UnrolledNetwork` ``network`` in one of :data:`MODES`
+    (module docstring). ``loss``, ``magnitude_loss``, ``ssim_weight`` and ``loss_reduction``
+    choose the per-sample loss (:mod:`lda_tf.training.losses`).
 
     Compile with ``theta_optimizer`` and/or ``omega_optimizer`` (Adam(1e-3) each by default).
     """
 
     def __init__(
         self,
-        network: UnrolledLOA,
+        network: UnrolledNetwork,
         mode: str = "meta",
         bilevel: BilevelConfig | None = None,
         magnitude_loss: bool = True,
         loss: str = "half_squared",
         ssim_weight: float = 0.01,
-        loss_reduction: str = "mean",
+        loss_reduction: str | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_choice(mode, MODES, "mode")
         self.loss_name = check_choice(loss, LOSSES, "loss")
-        self.ssim_weight, self.loss_reduction = float(ssim_weight), loss_reduction
+        # None: each loss's own default, the sum of (13) and the pixel mean of (3.2a).
+        loss_reduction = loss_reduction or ("mean" if loss == "mse_ssim" else "sum")
+        self.ssim_weight = float(ssim_weight)
+        self.loss_reduction = check_choice(loss_reduction, REDUCTIONS, "loss_reduction")
         if mode in ("meta", "adaptation") and network.num_tasks == 0:
             raise ValueError(f"mode {mode!r} learns task weights omega; build the network with num_tasks > 0")
         self.network = network
@@ -134,10 +140,11 @@ class LOATrainer(keras.Model):
 
     # ------------------------------------------------------------------ losses
     def sample_loss(self, recon: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
-        """The loss of each sample ``[B]``: (13), or U-LDA's (3.2a) (module docstring)."""
+        """The loss of each sample ``[B]``: (13) (or the release's pixel mean), or U-LDA's (3.2a)
+        (module docstring)."""
         if self.loss_name == "mse_ssim":
             return mse_ssim_loss(recon, target, self.ssim_weight, self.loss_reduction)
-        return reconstruction_loss(recon, target, self.magnitude_loss)
+        return reconstruction_loss(recon, target, self.magnitude_loss, self.loss_reduction)
 
     def batch_loss(self, batch) -> tf.Tensor:
         """``L`` of eq. (12): the sum of the per-sample losses over this replica's batch, plus
@@ -204,6 +211,8 @@ class LOATrainer(keras.Model):
             current, finite, _ = evaluate()  # line 9: omega at the updated theta
             all_finite, proceed = all_finite & finite, proceed & finite
             apply_if(self.omega_optimizer, current.omega_gradients, omega, proceed)
+            if self.bilevel.omega_step_updates_theta:  # theta too, from the same evaluation
+                apply_if(self.theta_optimizer, current.theta_gradients, theta, proceed)
             self.rounds.assign_add(tf.cast(proceed, tf.int64))
         self._count(all_finite)
         for name, value in (
@@ -249,7 +258,7 @@ class LOATrainer(keras.Model):
                 "rounds": tf.convert_to_tensor(self.rounds),
             }
         )
-        kappa = tf.sigmoid(tf.convert_to_tensor(self.network.omega))
+        kappa = self.network.task_weight_values()
         for task in range(self.network.num_tasks):
             logs[f"kappa_task{task}"] = kappa[task]
         return logs

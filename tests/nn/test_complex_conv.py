@@ -18,24 +18,29 @@ def _unstack(stacked: tf.Tensor) -> np.ndarray:
     return stacked.numpy()[..., :half] + 1j * stacked.numpy()[..., half:]
 
 
-def test_block_kernel_convolution_is_the_complex_convolution():
-    layer = BlockConv2D(in_channels=2, filters=3, kernel_size=3)
+@pytest.mark.parametrize("conjugate_input", [False, True])
+def test_block_kernel_convolution_is_the_complex_convolution(conjugate_input):
+    """``W * x``, or with ``conjugate_input`` ``W * conj(x)``: the TF1 release's combination."""
+    layer = BlockConv2D(in_channels=2, filters=3, kernel_size=3, conjugate_input=conjugate_input)
     layer.build()
     kernel = layer.kernel_real.numpy() + 1j * layer.kernel_imag.numpy()  # [3, 3, 2, 3]
     rng = np.random.default_rng(0)
     x = rng.standard_normal((1, 7, 8, 2)) + 1j * rng.standard_normal((1, 7, 8, 2))
+    convolved = np.conj(x) if conjugate_input else x
     expected = np.zeros((7, 8, 3), complex)
     for out in range(3):
         for inp in range(2):
             # tf.nn.conv2d is a cross-correlation with zero "SAME" padding; scipy's correlate2d
             # conjugates its second argument, hence the conj to get sum x[n + k] w[k].
-            expected[..., out] += correlate2d(x[0, ..., inp], np.conj(kernel[..., inp, out]), mode="same")
+            expected[..., out] += correlate2d(
+                convolved[0, ..., inp], np.conj(kernel[..., inp, out]), mode="same"
+            )
     np.testing.assert_allclose(_unstack(layer(_stack(x)))[0], expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("complex_valued", [True, False])
-def test_transpose_is_the_adjoint(complex_valued):
-    layer = BlockConv2D(in_channels=3, filters=4, kernel_size=3, complex_valued=complex_valued)
+@pytest.mark.parametrize("complex_valued, conjugate_input", [(True, False), (False, False), (True, True)])
+def test_transpose_is_the_adjoint(complex_valued, conjugate_input):
+    layer = BlockConv2D(3, 4, 3, complex_valued=complex_valued, conjugate_input=conjugate_input)
     layer.build()
     factor = 2 if complex_valued else 1
     rng = np.random.default_rng(1)

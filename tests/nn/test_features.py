@@ -13,16 +13,21 @@ def _image(shape, complex_valued, seed):
 
 
 @pytest.mark.parametrize(
-    "shape, num_layers, num_filters, relu_delta, complex_valued",
+    "shape, num_layers, num_filters, relu_delta, complex_valued, conjugate_input",
     [
-        ((2, 8, 8), 3, 4, 1e-3, True),
-        ((1, 7, 11), 4, 6, 0.01, True),
-        ((3, 5, 6), 1, 2, 0.1, True),
-        ((2, 9, 7), 3, 5, 0.01, False),
+        ((2, 8, 8), 3, 4, 1e-3, True, False),
+        ((1, 7, 11), 4, 6, 0.01, True, False),
+        ((3, 5, 6), 1, 2, 0.1, True, False),
+        ((2, 9, 7), 3, 5, 0.01, False, False),
+        ((2, 8, 9), 3, 4, 1e-3, True, True),  # the TF1 release's g and its grad_g1
     ],
 )
-def test_jacobian_transpose_equals_autodiff_vjp(shape, num_layers, num_filters, relu_delta, complex_valued):
-    extractor = FeatureExtractor(num_layers, num_filters, 3, relu_delta, complex_valued)
+def test_jacobian_transpose_equals_autodiff_vjp(
+    shape, num_layers, num_filters, relu_delta, complex_valued, conjugate_input
+):
+    extractor = FeatureExtractor(
+        num_layers, num_filters, 3, relu_delta, complex_valued, conjugate_input=conjugate_input
+    )
     extractor.build()
     x = _image(shape, complex_valued, seed=1) * 0.05  # many pre-activations inside (-relu_delta, relu_delta)
     cotangent = tf.random.stateless_normal(shape + (num_filters * (2 if complex_valued else 1),), seed=[2, 3])
@@ -54,6 +59,8 @@ def test_configuration_round_trip():
         0.01,
         False,
     )
+    conjugating = FeatureExtractor.from_config(FeatureExtractor(conjugate_input=True).get_config())
+    assert conjugating.conjugate_input and all(c.conjugate_input for c in conjugating.convolutions)
 
 
 def test_configuration_saved_with_the_old_name_delta_loads():

@@ -79,7 +79,11 @@ BEFORE = {
     },
 }
 PRESETS = {"meta": meta_config, "conventional": conventional_config, "adaptation": adaptation_config}
-NEW = {"meta": {"kernel_scale"}, "conventional": {"kernel_scale"}, "adaptation": set()}
+NEW = {
+    "meta": {"kernel_scale", "omega_step_updates_theta"},
+    "conventional": {"kernel_scale"},
+    "adaptation": set(),
+}
 
 
 def _flags(mode, *argv):

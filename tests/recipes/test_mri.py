@@ -1,12 +1,17 @@
-"""The MRI recipes check their dataset when a run starts (issue 13 item 6)."""
+"""The MRI recipes check their dataset when a run starts (issue 13 item 6); the release's recipe
+trains as the TF1 script does."""
 
 import shutil
 
 import pytest
 
+from lda_tf import outputs
 from lda_tf.data import CorruptDatasetError
 from lda_tf.data.sample import sample_dir
-from lda_tf.recipes import conventional_config, train
+from lda_tf.loa import ReleaseUnrolled
+from lda_tf.mri import ReleaseSampling
+from lda_tf.recipes import RECIPES, conventional_config, meta_release_config, train
+from lda_tf.training import BilevelConfig
 
 
 def test_a_run_on_a_bit_flipped_shard_stops_before_training_naming_it(tmp_path):
@@ -31,3 +36,40 @@ def test_a_run_on_a_bit_flipped_shard_stops_before_training_naming_it(tmp_path):
     with pytest.raises(CorruptDatasetError, match=rf"{shard.name}.*checksum differs"):
         train(config)
     assert not run.exists()
+
+
+def test_meta_release_is_the_release_trained_as_its_script_trains(tmp_path):
+    """Recipe meta_release: the release's network and measurement, 5 theta steps then one on theta
+    and omega every batch (no delta test), the per-pixel MSE, Adam (epsilon 1e-8) whose rate decays
+    by 0.9 per 10^4 global steps; a finished run is reused."""
+    config = meta_release_config(
+        str(tmp_path / "run"),
+        epochs=1,
+        steps_per_epoch=1,
+        max_images=2,
+        downsample=10,
+        num_phases=1,
+        verbose=0,
+    )
+    assert config.bilevel == BilevelConfig(theta_steps=5, delta0=0.0, omega_step_updates_theta=True)
+    recipe = RECIPES["meta_release"](config)
+    assert recipe.trainer_options() == {"loss_reduction": "mean"}
+    for optimizer, decay_steps in zip(recipe.optimizers(), (10_000, 10_000 / 6)):
+        schedule = optimizer.get_config()["learning_rate"]["config"]
+        assert optimizer.epsilon == 1e-8
+        assert (schedule["initial_learning_rate"], schedule["decay_steps"], schedule["decay_rate"]) == (
+            1e-3,
+            decay_steps,
+            0.9,
+        )
+    path = train(config)
+    network = outputs.load_model(path)
+    assert isinstance(network, ReleaseUnrolled) and isinstance(network.measurement, ReleaseSampling)
+    assert (network.step, network.eps_rule, network.num_phases, network.num_tasks) == ("v", True, 1, 4)
+    history = (path.parent / "history.csv").read_text().splitlines()
+    row = dict(zip(history[0].split(","), history[1].split(",")))
+    assert float(row["rounds"]) == 1.0 and float(row["delta"]) == 0.0  # gate open, no schedule
+    modified = path.stat().st_mtime_ns
+    assert train(config) == path and path.stat().st_mtime_ns == modified  # reused
+    with pytest.raises(ValueError, match="stair training"):
+        RECIPES["meta_release"](config.replace(stair_initial_phases=1))
