@@ -3,6 +3,9 @@ omega step separately, and the whole Algorithm 2 step), with the naive formulati
 
     # The issue's reference configuration (batch 8, 160x180, 11 phases, l=3, d=4), both policies:
     python benchmarks/bench_model.py --policies=residual,meta
+    # The cost of determinism (on by default in the library), forward, conventional and bilevel step:
+    python benchmarks/bench_model.py --deterministic=false,true --policies=meta --gradients=explicit \
+        --measures=forward,conventional,meta_step
     # XLA on and off, CSV as well:
     python benchmarks/bench_model.py --xla=false,true --csv=benchmarks/results/model.csv
     # Scaling of time and memory in phases, image size and batch (CSV + PNG in benchmarks/results/):
@@ -50,6 +53,11 @@ flags.DEFINE_list("phases", ["11"], "Phase counts T.")
 flags.DEFINE_list("size", ["160x180"], "Image sizes HxW.")
 flags.DEFINE_list("policies", ["residual", "meta"], "Phase policies (lda_tf.loa.phase.POLICIES).")
 flags.DEFINE_list("xla", ["false"], "jit_compile values to time (false, true).")
+flags.DEFINE_list(
+    "deterministic",
+    ["true"],
+    "Determinism values to time (true: the library's default, lda_tf/determinism.py; false: TensorFlow's).",
+)
 flags.DEFINE_list("measures", list(MEASURES), f"Which of {MEASURES}.")
 flags.DEFINE_list(
     "gradients", ["explicit", "autodiff"], "grad r_eps formulations; explicit is the library's."
@@ -93,13 +101,13 @@ def run_configuration(config: dict) -> list[dict]:
     import keras
     import tensorflow as tf
 
-    from lda_tf import UnrolledLOA
+    from lda_tf import UnrolledLOA, determinism
     from lda_tf.data import parse_tasks
     from lda_tf.mri import MRIInputs, MRISampling, simulate_kspace
     from lda_tf.training import LOATrainer
     from lda_tf.training.bilevel import BilevelConfig, penalty_objective
 
-    keras.utils.set_random_seed(0)
+    determinism.configure(config["deterministic"], seed=0)
     batch, phases, (height, width) = config["batch"], config["phases"], config["size"]
     tasks = parse_tasks("radial:10,radial:20,radial:30,radial:40")
     rng = np.random.default_rng(0)
@@ -196,6 +204,7 @@ def run_configuration(config: dict) -> list[dict]:
 def _configurations() -> list[dict]:
     sizes = [tuple(int(v) for v in size.split("x")) for size in FLAGS.size]
     xla = [value.lower() in ("true", "1", "yes") for value in FLAGS.xla]
+    deterministic = [value.lower() in ("true", "1", "yes") for value in FLAGS.deterministic]
     combos = itertools.product(
         [int(b) for b in FLAGS.batch],
         [int(t) for t in FLAGS.phases],
@@ -203,6 +212,7 @@ def _configurations() -> list[dict]:
         FLAGS.policies,
         xla,
         FLAGS.gradients,
+        deterministic,
     )
     return [
         dict(
@@ -212,6 +222,7 @@ def _configurations() -> list[dict]:
             policy=p,
             xla=x,
             gradients=g,
+            deterministic=d,
             network=FLAGS.network,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
@@ -219,7 +230,7 @@ def _configurations() -> list[dict]:
             warmup=FLAGS.warmup,
             repeats=FLAGS.repeats,
         )
-        for b, t, s, p, x, g in combos
+        for b, t, s, p, x, g, d in combos
     ]
 
 
@@ -233,7 +244,15 @@ def _run_in_subprocess(config: dict) -> list[dict]:
 
 def _add_speedups(results: list[dict]) -> None:
     """``speedup_vs_autodiff`` on each explicit result with an autodiff twin."""
-    key = lambda r: (r["batch"], r["phases"], r["size"], r["policy"], r["xla"], r["measure"])  # noqa: E731
+    key = lambda r: (  # noqa: E731
+        r["batch"],
+        r["phases"],
+        r["size"],
+        r["policy"],
+        r["xla"],
+        r["deterministic"],
+        r["measure"],
+    )
     reference = {key(r): r["median_s"] for r in results if r["gradients"] == "autodiff"}
     for result in results:
         if result["gradients"] == "explicit" and key(result) in reference:

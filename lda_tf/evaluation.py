@@ -104,15 +104,25 @@ def evaluate(
 
 def summarize(rows: Iterable[dict], task_weights: dict | None = None) -> list[dict]:
     """Mean and std of each metric per (task, method), in order of first appearance;
-    ``task_weights[(task, method)]`` adds the ``sigma_omega`` column."""
+    ``task_weights[(task, method)]`` adds the ``sigma_omega`` column.
+
+    Rows from several seeds (a ``seed`` key with more than one value in a group) give the mean
+    over seeds of each seed's mean over the images, and the std over seeds: the seed-to-seed
+    spread a claimed difference is compared with (``images`` then counts one seed's images)."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         groups.setdefault((row["task"], row["method"]), []).append(row)
     summary = []
     for (task, method), members in groups.items():
-        entry = dict(task=task, ratio=members[0]["ratio"], method=method, images=len(members))
+        by_seed: dict = {}
+        for member in members:
+            by_seed.setdefault(member.get("seed"), []).append(member)
+        entry = dict(task=task, ratio=members[0]["ratio"], method=method, images=len(members) // len(by_seed))
         for name in METRICS:
-            values = np.array([member[name] for member in members], np.float64)
+            if len(by_seed) > 1:
+                values = np.array([np.mean([m[name] for m in seed_rows]) for seed_rows in by_seed.values()])
+            else:
+                values = np.array([member[name] for member in members], np.float64)
             entry[f"{name}_mean"], entry[f"{name}_std"] = float(values.mean()), float(values.std())
         entry["sigma_omega"] = (task_weights or {}).get((task, method))
         summary.append(entry)

@@ -92,6 +92,21 @@ def _cases(tmp):
             ["reproduce.py", "--table=1", "--profile=smoke", f"--output_dir={tmp / 'o'}", "--seed=-1"],
             "--seed must be >= 0",
         ),
+        "reproduce no seeds": (
+            ["reproduce.py", "--table=1", "--profile=smoke", f"--output_dir={tmp / 'o'}", "--seeds=0"],
+            "--seeds must be >= 1",
+        ),
+        "reproduce seeds of the lda paper": (
+            [
+                "reproduce.py",
+                "--paper=lda",
+                "--table=1",
+                "--profile=smoke",
+                f"--output_dir={tmp / 'o'}",
+                "--seeds=2",
+            ],
+            "not supported by --paper=lda",
+        ),
     }
 
 

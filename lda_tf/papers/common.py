@@ -113,6 +113,7 @@ class Reproduction:
     default_experiment: ClassVar[str | None] = None
     profiles: ClassVar[Registry[Profile]]
     data_options: ClassVar[tuple[str, ...]] = ()
+    supports_seeds: ClassVar[bool] = False  # may train with several seeds (``seeds``)
 
     def __init__(
         self,
@@ -123,6 +124,7 @@ class Reproduction:
         overwrite: bool = False,
         verbose: int = 2,
         deterministic: bool = True,
+        seeds: int = 1,
         log=print,
         **data,
     ):
@@ -134,6 +136,11 @@ class Reproduction:
         self.output = Path(output_dir)
         self.seed, self.overwrite, self.verbose, self.log = seed, overwrite, verbose, log
         self.deterministic = deterministic
+        if seeds < 1:
+            raise ValueError(f"seeds must be >= 1; got {seeds}")
+        if seeds > 1 and not self.supports_seeds:
+            raise ValueError(f"seeds > 1 (mean +- std over seeds) is not supported by --paper={self.paper}")
+        self.seeds = int(seeds)
         self.timings: dict[str, float] = {}
         self._staging: Path | None = None  # where an overwrite builds the new result folder
 
@@ -150,6 +157,11 @@ class Reproduction:
         return self._staging or self.result_folder
 
     @property
+    def seed_values(self) -> range:
+        """The seeds the learned methods are trained with: ``seed``, ``seed + 1``, ..."""
+        return range(self.seed, self.seed + self.seeds)
+
+    @property
     def runs(self) -> Path:
         return self.output / "runs"
 
@@ -163,6 +175,7 @@ class Reproduction:
             **self.data,
             seed=self.seed,
             deterministic=self.deterministic,
+            seeds=self.seeds,
             overwrite=self.overwrite,
         )
 

@@ -65,7 +65,7 @@ from lda_tf.evaluation import network_reconstructor, summarize
 from lda_tf.papers import common
 from lda_tf.papers.figures import comparison_figure
 from lda_tf.papers.published import meta_table
-from lda_tf.papers.report import markdown, table_rows, write_table
+from lda_tf.papers.report import gain_over_seeds, markdown, table_rows, write_table
 from lda_tf.recipes import adaptation_config, conventional_config, meta_config, meta_release_config
 
 PRESETS = {
@@ -200,6 +200,7 @@ class MetaReproduction(common.Reproduction):
     default_experiment = "table1"
     profiles = PROFILES
     data_options = ("brats_dir", "dataset_dir")
+    supports_seeds = True
 
     def __init__(self, experiment: str, profile: str, output_dir: str, **options):
         super().__init__(experiment, profile, output_dir, **options)
@@ -240,9 +241,12 @@ class MetaReproduction(common.Reproduction):
         return load_images(dataset_dir, split, downsample=self.profile.downsample)
 
     # ------------------------------------------------------------------ training
-    def train(self, name: str, mode: str, dataset_dir: str, tasks: str, **overrides) -> keras.Model:
-        """One training run under ``runs/name`` (reused when finished, resumed otherwise); mode
-        ``release`` takes the meta row's :data:`RELEASE_BUDGET`."""
+    def train(
+        self, name: str, mode: str, dataset_dir: str, tasks: str, seed: int | None = None, **overrides
+    ) -> keras.Model:
+        """One training run under ``runs/name`` (reused when finished, resumed otherwise) with
+        ``seed`` (default the reproduction's); mode ``release`` takes the meta row's
+        :data:`RELEASE_BUDGET`."""
         if mode == "release":
             settings = {k: v for k, v in self.profile.meta.items() if k in RELEASE_BUDGET} | overrides
         else:
@@ -256,7 +260,7 @@ class MetaReproduction(common.Reproduction):
                 dataset_dir=dataset_dir,
                 tasks=tasks,
                 downsample=self.profile.downsample,
-                seed=self.seed,
+                seed=self.seed if seed is None else seed,
                 verbose=self.verbose,
                 **settings,
             )
@@ -272,60 +276,88 @@ class MetaReproduction(common.Reproduction):
         meta: keras.Model,
         conventional: dict[Task, keras.Model],
         release: keras.Model | None = None,
-    ) -> tuple[list[dict], dict, dict, dict]:
-        """Every method on every task's test images (:func:`lda_tf.comparison.compare`): per-image
-        rows, sigma(omega_i) per task, the TV weight chosen per task on the validation split, and
-        the reconstructions of the middle test image (for the figure) as ``{method: {ratio: image}}``."""
-        tv, tv_weights = tv_method(self.images(dataset_dir, "val"))
+        baselines: tuple[Method, ...] = (),
+    ) -> tuple[list[dict], dict, dict]:
+        """``baselines`` and the learned methods on every task's test images
+        (:func:`lda_tf.comparison.compare`): per-image rows, sigma(omega_i) per task, and the
+        reconstructions of the middle test image (for the figure) as ``{method: {ratio: image}}``."""
         per_task = {task: network_reconstructor(network) for task, network in conventional.items()}
-        methods = [ZERO_FILLING, tv, Method("conventional", per_task.get), Method.of_network("meta", meta)]
+        methods = [*baselines, Method("conventional", per_task.get), Method.of_network("meta", meta)]
         if release is not None:
             methods.append(Method.of_network("release", release))
         with self.timed("evaluation"):
-            rows, weights, figure_recons = compare(methods, test, tasks, keep_image=len(test) // 2)
-        return rows, weights, tv_weights, figure_recons
+            return compare(methods, test, tasks, keep_image=len(test) // 2)
 
     # ------------------------------------------------------------------ the whole table
     @property
     def result_folder(self) -> Path:
         return self.output / f"table{self.spec.number}"
 
-    def reproduce(self) -> common.Result:
-        """Data, training, evaluation, the table and the figure."""
-        folder, number, contrast = self.folder, self.spec.number, self.spec.contrast
-        dataset_dir, data_label = self.data_source()
-        meta = self.train(f"meta_{contrast}", "meta", dataset_dir, META_TRAINING_TASK_SPEC)
-        tasks = parse_tasks(self.spec.tasks)
+    def learned(
+        self, dataset_dir: str, tasks: list[Task], seed: int
+    ) -> tuple[keras.Model, keras.Model | None, dict[Task, keras.Model]]:
+        """The meta (or adapted), release and per-task conventional networks trained with ``seed``;
+        runs of seeds other than 0 are named ``<run>_seed<seed>`` (so seed 0 reuses the demo's)."""
+        contrast, suffix = self.spec.contrast, "" if seed == 0 else f"_seed{seed}"
+        meta = self.train(f"meta_{contrast}{suffix}", "meta", dataset_dir, META_TRAINING_TASK_SPEC, seed)
         release = (  # its own tasks only: the script adapts to none
             None
             if self.spec.adapted
-            else self.train(f"release_{contrast}", "release", dataset_dir, META_TRAINING_TASK_SPEC)
+            else self.train(
+                f"release_{contrast}{suffix}", "release", dataset_dir, META_TRAINING_TASK_SPEC, seed
+            )
         )
         if self.spec.adapted:
             mask_name = "_".join(task.name for task in tasks)
             meta = self.train(
-                f"adapt_{contrast}_{mask_name}",
+                f"adapt_{contrast}_{mask_name}{suffix}",
                 "adaptation",
                 dataset_dir,
                 self.spec.tasks,
-                init_model=str(self.runs / f"meta_{contrast}" / "model.keras"),
+                seed,
+                init_model=str(self.runs / f"meta_{contrast}{suffix}" / "model.keras"),
             )
         conventional = {
             task: self.train(
-                f"conventional_{contrast}_{task.name}", "conventional", dataset_dir, _task_spec(task)
+                f"conventional_{contrast}_{task.name}{suffix}",
+                "conventional",
+                dataset_dir,
+                _task_spec(task),
+                seed,
             )
             for task in tasks
         }
+        return meta, release, conventional
 
+    def reproduce(self) -> common.Result:
+        """Data, training (per seed), evaluation, the table and the figure (of the first seed)."""
+        folder, number, contrast = self.folder, self.spec.number, self.spec.contrast
+        dataset_dir, data_label = self.data_source()
+        tasks = parse_tasks(self.spec.tasks)
         test = self.images(dataset_dir, "test")
-        rows, weights, tv_weights, figure_recons = self.evaluate(
-            dataset_dir, test, tasks, meta, conventional, release
-        )
+        tv, tv_weights = tv_method(self.images(dataset_dir, "val"))
+        rows, weight_lists, figure_recons = [], {}, {}
+        for seed in self.seed_values:
+            seed_rows, seed_weights, recons = self.evaluate(
+                dataset_dir,
+                test,
+                tasks,
+                *self.learned(dataset_dir, tasks, seed),
+                baselines=() if rows else (ZERO_FILLING, tv),  # they need no seed
+            )
+            rows += [{**row, "seed": seed} for row in seed_rows]
+            for key, value in seed_weights.items():
+                weight_lists.setdefault(key, []).append(value)
+            figure_recons = figure_recons or recons
+        weights = {  # sigma(omega_i): the mean over seeds
+            key: None if None in values else float(np.mean(values)) for key, values in weight_lists.items()
+        }
 
         per_image = self.write_per_image(rows)
         result_rows = table_rows(summarize(rows, weights), meta_table(number))
         notes = [
             f"data: {data_label}; {len(test)} test images per task",
+            *self.seed_notes(rows),
             self.profile.description,
             "TV weight per task (best validation PSNR): "
             + ", ".join(f"{name} {w:g}" for name, w in tv_weights.items()),
@@ -346,6 +378,17 @@ class MetaReproduction(common.Reproduction):
             title=f"{title} — test image {figure_index}",
         )
         return common.Result(text, markdown_path, per_image, self.runs, csv_path, (figure,))
+
+    def seed_notes(self, rows: list[dict]) -> list[str]:
+        """With several seeds: what the table's ``±`` means, and the gain's spread over seeds."""
+        if self.seeds == 1:
+            return []
+        return [
+            f"seeds {self.seed}-{self.seed + self.seeds - 1}: each cell is the mean over seeds of each "
+            "seed's mean over the test images, ± the std over seeds (0 for zero filling and TV, which "
+            "need no seed)",
+            gain_over_seeds(rows),
+        ]
 
 
 def _task_spec(task: Task) -> str:

@@ -160,6 +160,32 @@ def _with_notes(lines: list[str], notes: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def gain_over_seeds(per_image: Iterable[dict]) -> str:
+    """A note with the meta-minus-conventional PSNR per ratio and on average as mean +- std over
+    the seeds of ``per_image`` rows (each seed's gain from its own means over the test images):
+    the spread a gain is compared with. Empty for rows of one seed."""
+    by_seed = group_by(per_image, "seed")
+    if len(by_seed) < 2:
+        return ""
+    gains_by_task: dict[str, list[float]] = {}
+    ratios = {}
+    for rows in by_seed.values():
+        for task, members in group_by(rows, "task").items():
+            psnr = mean_by(members, "method", "psnr")
+            if "meta" in psnr and "conventional" in psnr:
+                gains_by_task.setdefault(task, []).append(psnr["meta"] - psnr["conventional"])
+                ratios[task] = float(members[0]["ratio"])
+    if not gains_by_task:
+        return ""
+    average = np.mean(list(gains_by_task.values()), axis=0)  # per seed
+    cells = [f"{ratios[task]:g}% {np.mean(g):+.4f} ± {np.std(g):.4f}" for task, g in gains_by_task.items()]
+    cells.append(f"average {np.mean(average):+.4f} ± {np.std(average):.4f}")
+    return (
+        f"meta minus conventional PSNR (dB), mean ± std over {len(by_seed)} seeds "
+        f"({', '.join(by_seed)}): " + "; ".join(cells)
+    )
+
+
 def markdown(title: str, rows: list[dict], notes: Sequence[str] = ()) -> str:
     """The table, the gains and ``notes`` as Markdown; the paper's columns only when it has rows."""
     with_paper = any(row["published_psnr_mean"] is not None for row in rows)

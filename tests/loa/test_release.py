@@ -272,11 +272,11 @@ def test_a_few_release_training_steps_lower_the_loss():
     trainer.compile(keras.optimizers.Adam(1e-2, epsilon=1e-8), keras.optimizers.Adam(1e-2, epsilon=1e-8))
     inputs, target = four_task_batch()
     batch = {"train": (inputs, target), "val": (inputs, target)}
-    before = float(tf.reduce_sum(trainer.per_sample_loss(model(inputs), target)))
+    before = float(tf.reduce_sum(trainer.sample_loss(model(inputs), target)))
     omega_before = model.omega_real.numpy().copy()
     dataset = tf.data.Dataset.from_tensors(batch).repeat()
     trainer.fit(dataset, epochs=1, steps_per_epoch=3, verbose=0)
-    after = float(tf.reduce_sum(trainer.per_sample_loss(model(inputs), target)))
+    after = float(tf.reduce_sum(trainer.sample_loss(model(inputs), target)))
     assert after < 0.995 * before, (before, after)  # slowly: the steps start tiny (alpha = 0.01 + 0.01i)
     assert int(trainer.theta_optimizer.iterations.numpy()) == 3 * 6  # global_step: 6 per batch
     assert int(trainer.omega_optimizer.iterations.numpy()) == 3

@@ -8,7 +8,16 @@ import pytest
 
 from lda_tf.evaluation import summarize
 from lda_tf.papers.published import REFERENCE, lda_values, meta_table
-from lda_tf.papers.report import gains, grid, markdown, mean_by, mean_grid, table_rows, write_table
+from lda_tf.papers.report import (
+    gain_over_seeds,
+    gains,
+    grid,
+    markdown,
+    mean_by,
+    mean_grid,
+    table_rows,
+    write_table,
+)
 
 PAPER = Path(__file__).resolve().parents[3] / "shared" / "papers" / "000_3a690aa18282a34d.txt"
 
@@ -168,3 +177,23 @@ def test_rows_that_differ_only_in_mask_type_or_seed_are_labelled_by_the_task():
         assert text.count(label) == 2, (label, text)  # the table's block and the gains row
     assert text.count("| 20% |") == 1 and "| 10% |" not in text  # a ratio of one task keeps its label
     assert [g["task"] for g in gains(table)] == ["radial_10", "cartesian_10", "radial_10_seed1", None]
+
+
+def _seed_rows() -> list[dict]:
+    """Two seeds, two test images, one task: meta gains 1.0 dB with seed 0 and 3.0 dB with seed 1."""
+    psnr = {(0, "conventional"): (20.0, 22.0), (0, "meta"): (21.0, 23.0)}
+    psnr |= {(1, "conventional"): (20.0, 20.0), (1, "meta"): (23.0, 23.0)}
+    return [
+        dict(task="radial_10", ratio=10.0, method=method, seed=seed, psnr=value, ssim=0.5, nmse=0.1)
+        for (seed, method), values in psnr.items()
+        for value in values
+    ]
+
+
+def test_several_seeds_give_the_spread_over_seeds():
+    meta = [row for row in summarize(_seed_rows()) if row["method"] == "meta"][0]
+    # seed means 22.0 and 23.0: mean 22.5, std over the two seeds 0.5 (not over the 4 images)
+    assert (meta["psnr_mean"], meta["psnr_std"], meta["images"]) == (22.5, 0.5, 2)
+    note = gain_over_seeds(_seed_rows())
+    assert "2 seeds (0, 1)" in note and "10% +2.0000 ± 1.0000" in note and "average +2.0000 ± 1.0000" in note
+    assert gain_over_seeds([row for row in _seed_rows() if row["seed"] == 0]) == ""
