@@ -338,11 +338,14 @@ class MetaReproduction(common.Reproduction):
         tv, tv_weights = tv_method(self.images(dataset_dir, "val"))
         rows, weight_lists, figure_recons = [], {}, {}
         for seed in self.seed_values:
+            meta, release, conventional = self.learned(dataset_dir, tasks, seed)
             seed_rows, seed_weights, recons = self.evaluate(
                 dataset_dir,
                 test,
                 tasks,
-                *self.learned(dataset_dir, tasks, seed),
+                meta,
+                conventional,
+                release,
                 baselines=() if rows else (ZERO_FILLING, tv),  # they need no seed
             )
             rows += [{**row, "seed": seed} for row in seed_rows]
