@@ -106,9 +106,12 @@ def summarize(rows: Iterable[dict], task_weights: dict | None = None) -> list[di
     """Mean and std of each metric per (task, method), in order of first appearance;
     ``task_weights[(task, method)]`` adds the ``sigma_omega`` column.
 
-    Rows from several seeds (a ``seed`` key with more than one value in a group) give the mean
-    over seeds of each seed's mean over the images, and the std over seeds: the seed-to-seed
-    spread a claimed difference is compared with (``images`` then counts one seed's images)."""
+    Rows from several seeds (``seed`` keys with more than one value) give the mean over seeds of
+    each seed's mean over the images, and the std over seeds: the seed-to-seed spread a claimed
+    difference is compared with (0 for a method evaluated with one seed only, e.g. one that needs
+    none; ``images`` then counts one seed's images)."""
+    rows = list(rows)
+    over_seeds = len({row.get("seed") for row in rows}) > 1
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         groups.setdefault((row["task"], row["method"]), []).append(row)
@@ -119,7 +122,7 @@ def summarize(rows: Iterable[dict], task_weights: dict | None = None) -> list[di
             by_seed.setdefault(member.get("seed"), []).append(member)
         entry = dict(task=task, ratio=members[0]["ratio"], method=method, images=len(members) // len(by_seed))
         for name in METRICS:
-            if len(by_seed) > 1:
+            if over_seeds:
                 values = np.array([np.mean([m[name] for m in seed_rows]) for seed_rows in by_seed.values()])
             else:
                 values = np.array([member[name] for member in members], np.float64)

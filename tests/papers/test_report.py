@@ -194,6 +194,13 @@ def test_several_seeds_give_the_spread_over_seeds():
     meta = [row for row in summarize(_seed_rows()) if row["method"] == "meta"][0]
     # seed means 22.0 and 23.0: mean 22.5, std over the two seeds 0.5 (not over the 4 images)
     assert (meta["psnr_mean"], meta["psnr_std"], meta["images"]) == (22.5, 0.5, 2)
+    baseline = dict(task="radial_10", ratio=10.0, method="tv", seed=0, psnr=21.0, ssim=0.5, nmse=0.1)
+    tv = [
+        row
+        for row in summarize([*_seed_rows(), baseline, {**baseline, "psnr": 23.0}])
+        if row["method"] == "tv"
+    ]
+    assert (tv[0]["psnr_mean"], tv[0]["psnr_std"]) == (22.0, 0.0)  # one seed: no spread over seeds
     note = gain_over_seeds(_seed_rows())
     assert "2 seeds (0, 1)" in note and "10% +2.0000 ± 1.0000" in note and "average +2.0000 ± 1.0000" in note
     assert gain_over_seeds([row for row in _seed_rows() if row["seed"] == 0]) == ""
