@@ -80,9 +80,9 @@ BEFORE = {
 }
 PRESETS = {"meta": meta_config, "conventional": conventional_config, "adaptation": adaptation_config}
 NEW = {
-    "meta": {"kernel_scale", "omega_step_updates_theta"},
-    "conventional": {"kernel_scale"},
-    "adaptation": set(),
+    "meta": {"kernel_scale", "omega_step_updates_theta", "deterministic"},
+    "conventional": {"kernel_scale", "deterministic"},
+    "adaptation": {"deterministic"},
 }
 
 

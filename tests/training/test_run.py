@@ -71,8 +71,8 @@ def test_run_writes_config_model_and_tensorboard_summaries(finished):
     record = _record(output)
     assert {"git_commit", "lda_tf_version", "settings", "invocations"} <= set(record)
     assert record["settings"]["data"]["tasks"] == [
-        {"mask_type": "radial", "ratio": 0.2, "seed": 0},
-        {"mask_type": "radial", "ratio": 0.4, "seed": 0},
+        {"mask_type": "radial", "ratio": 0.2, "seed": 0, "part": 0},
+        {"mask_type": "radial", "ratio": 0.4, "seed": 0, "part": 0},
     ]
     assert record["invocations"][0]["finished_utc"] and record["invocations"][0]["changed"] == {}
     tags = _tags(output / "logs")
