@@ -79,7 +79,11 @@ BEFORE = {
     },
 }
 PRESETS = {"meta": meta_config, "conventional": conventional_config, "adaptation": adaptation_config}
-NEW = {"meta": {"kernel_scale"}, "conventional": {"kernel_scale"}, "adaptation": set()}
+NEW = {
+    "meta": {"kernel_scale", "recompute_phases"},
+    "conventional": {"kernel_scale", "recompute_phases"},
+    "adaptation": set(),
+}
 
 
 def _flags(mode, *argv):
