@@ -8,7 +8,8 @@ omega step separately, and the whole Algorithm 2 step), with the naive formulati
     # Scaling of time and memory in phases, image size and batch (CSV + PNG in benchmarks/results/):
     python benchmarks/bench_model.py --scaling
     # U-LDA at the paper's size (batch 2, 256x256, 15 phases, g 4 x 16 channels, 2 domains; the
-    # conventional measure is one Step-1 step with the loss (3.2a)):
+    # conventional measure is one Step-1 step with the loss (3.2a)); the preset recomputes each
+    # phase in the backward pass, --recompute=false,true times both:
     python benchmarks/bench_model.py --network=ulda --batch=2 --size=256x256 --phases=15 \
         --num_layers=4 --num_filters=16 --policies=elda --measures=forward,conventional --gradients=explicit
 
@@ -19,6 +20,9 @@ median, min and max seconds, the peak resident memory of the process (CPU) or th
 allocation (GPU), and, for the ``explicit`` formulation, the speed-up over the ``autodiff`` one
 (``grad r_eps`` by autodiff through ``g`` instead of the explicit ``J_g^H``; see
 ``lda_tf.loa.objective``) measured in the same run.
+
+``--recompute`` times per-phase recomputation (``UnrolledLOA(recompute_phases=...)``): each phase
+is run again in the backward pass instead of keeping its intermediates.
 
 Measures: ``forward`` (``model(inputs)``), ``conventional`` (one supervised Adam step on theta,
 batch of B), ``meta_theta`` (one penalty evaluation (17) and the theta step), ``meta_omega`` (one
@@ -64,6 +68,12 @@ flags.DEFINE_list(
     "sweeps",
     ["phases", "size", "batch"],
     "With --scaling: which sweeps to (re)run; the CSV keeps the others' rows.",
+)
+flags.DEFINE_list(
+    "recompute",
+    ["preset"],
+    "Per-phase recomputation (UnrolledLOA recompute_phases) to time: preset (the network's preset: "
+    "off for meta, on for ulda), false, true.",
 )
 flags.DEFINE_enum(
     "network", "meta", ["meta", "ulda"], "meta: the meta paper's network; ulda: U-LDA with 2 domain groups."
@@ -125,6 +135,9 @@ def run_configuration(config: dict) -> list[dict]:
             num_filters=config["num_filters"],
             policy=config["policy"],
             regularizer_gradient=config["gradients"],
+            **(
+                {} if config["recompute"] == "preset" else {"recompute_phases": config["recompute"] == "true"}
+            ),
         )
 
     def trainer(mode):
@@ -203,6 +216,7 @@ def _configurations() -> list[dict]:
         FLAGS.policies,
         xla,
         FLAGS.gradients,
+        FLAGS.recompute,
     )
     return [
         dict(
@@ -212,6 +226,7 @@ def _configurations() -> list[dict]:
             policy=p,
             xla=x,
             gradients=g,
+            recompute=r,
             network=FLAGS.network,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
@@ -219,7 +234,7 @@ def _configurations() -> list[dict]:
             warmup=FLAGS.warmup,
             repeats=FLAGS.repeats,
         )
-        for b, t, s, p, x, g in combos
+        for b, t, s, p, x, g, r in combos
     ]
 
 
@@ -233,7 +248,7 @@ def _run_in_subprocess(config: dict) -> list[dict]:
 
 def _add_speedups(results: list[dict]) -> None:
     """``speedup_vs_autodiff`` on each explicit result with an autodiff twin."""
-    key = lambda r: (r["batch"], r["phases"], r["size"], r["policy"], r["xla"], r["measure"])  # noqa: E731
+    key = lambda r: (r["batch"], r["phases"], r["size"], r["policy"], r["xla"], r["recompute"], r["measure"])  # noqa: E731
     reference = {key(r): r["median_s"] for r in results if r["gradients"] == "autodiff"}
     for result in results:
         if result["gradients"] == "explicit" and key(result) in reference:
@@ -262,6 +277,7 @@ def _scaling(previous: list[dict]) -> list[dict]:
         policy="residual",
         xla=False,
         gradients="explicit",
+        recompute="preset",
         num_layers=FLAGS.num_layers,
         num_filters=FLAGS.num_filters,
         measures=["forward", "meta_theta"],
