@@ -11,7 +11,8 @@ omega step separately, and the whole Algorithm 2 step), with the naive formulati
     # Scaling of time and memory in phases, image size and batch (CSV + PNG in benchmarks/results/):
     python benchmarks/bench_model.py --scaling
     # U-LDA at the paper's size (batch 2, 256x256, 15 phases, g 4 x 16 channels, 2 domains; the
-    # conventional measure is one Step-1 step with the loss (3.2a)):
+    # conventional measure is one Step-1 step with the loss (3.2a)); the preset recomputes each
+    # phase in the backward pass, --recompute=false,true times both:
     python benchmarks/bench_model.py --network=ulda --batch=2 --size=256x256 --phases=15 \
         --num_layers=4 --num_filters=16 --policies=elda --measures=forward,conventional --gradients=explicit
 
@@ -22,6 +23,9 @@ median, min and max seconds, the peak resident memory of the process (CPU) or th
 allocation (GPU), and, for the ``explicit`` formulation, the speed-up over the ``autodiff`` one
 (``grad r_eps`` by autodiff through ``g`` instead of the explicit ``J_g^H``; see
 ``lda_tf.loa.objective``) measured in the same run.
+
+``--recompute`` times per-phase recomputation (``UnrolledLOA(recompute_phases=...)``): each phase
+is run again in the backward pass instead of keeping its intermediates.
 
 Measures: ``forward`` (``model(inputs)``), ``conventional`` (one supervised Adam step on theta,
 batch of B), ``meta_theta`` (one penalty evaluation (17) and the theta step), ``meta_omega`` (one
@@ -72,6 +76,12 @@ flags.DEFINE_list(
     "sweeps",
     ["phases", "size", "batch"],
     "With --scaling: which sweeps to (re)run; the CSV keeps the others' rows.",
+)
+flags.DEFINE_list(
+    "recompute",
+    ["preset"],
+    "Per-phase recomputation (UnrolledLOA recompute_phases) to time: preset (the network's preset: "
+    "off for meta, on for ulda), false, true.",
 )
 flags.DEFINE_enum(
     "network", "meta", ["meta", "ulda"], "meta: the meta paper's network; ulda: U-LDA with 2 domain groups."
@@ -133,6 +143,9 @@ def run_configuration(config: dict) -> list[dict]:
             num_filters=config["num_filters"],
             policy=config["policy"],
             regularizer_gradient=config["gradients"],
+            **(
+                {} if config["recompute"] == "preset" else {"recompute_phases": config["recompute"] == "true"}
+            ),
         )
 
     def trainer(mode):
@@ -213,6 +226,7 @@ def _configurations() -> list[dict]:
         xla,
         FLAGS.gradients,
         deterministic,
+        FLAGS.recompute,
     )
     return [
         dict(
@@ -223,6 +237,7 @@ def _configurations() -> list[dict]:
             xla=x,
             gradients=g,
             deterministic=d,
+            recompute=r,
             network=FLAGS.network,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
@@ -230,7 +245,7 @@ def _configurations() -> list[dict]:
             warmup=FLAGS.warmup,
             repeats=FLAGS.repeats,
         )
-        for b, t, s, p, x, g, d in combos
+        for b, t, s, p, x, g, d, r in combos
     ]
 
 
@@ -251,6 +266,7 @@ def _add_speedups(results: list[dict]) -> None:
         r["policy"],
         r["xla"],
         r["deterministic"],
+        r["recompute"],
         r["measure"],
     )
     reference = {key(r): r["median_s"] for r in results if r["gradients"] == "autodiff"}
@@ -281,6 +297,7 @@ def _scaling(previous: list[dict]) -> list[dict]:
         policy="residual",
         xla=False,
         gradients="explicit",
+        recompute="preset",
         num_layers=FLAGS.num_layers,
         num_filters=FLAGS.num_filters,
         measures=["forward", "meta_theta"],

@@ -7,7 +7,7 @@ domain (3.2); Step 2 transfers to target domains with g frozen (3.3).
     python experiments/train_ulda.py --step=transfer --aug \
         --domains=cartesian_gaussian:15,cartesian_gaussian:25 \
         --init_model=runs/ulda/universal/model.keras --output_dir=runs/ulda_transfer
-    # fastMRI-format data (data_prep/convert_fastmri.py), cross-anatomy:
+    # fastMRI-format data (converted by data_prep/fastmri.py), cross-anatomy:
     python experiments/train_ulda.py --step=universal \
         --domains=cartesian_gaussian:20@data/brain,cartesian_gaussian:20@data/knee --output_dir=runs/anat
 

@@ -41,3 +41,31 @@ def test_bench_model_prints_one_json_line_per_measure_with_speedups(tmp_path):
     assert all("speedup_vs_autodiff" in r for r in lines if r["gradients"] == "explicit")
     with open(output) as handle:
         assert len(list(csv.DictReader(handle))) == 4
+
+
+def test_bench_model_times_u_lda_with_and_without_per_phase_recomputation():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/bench_model.py",
+            "--network=ulda",
+            "--batch=2",
+            "--phases=2",
+            "--size=16x18",
+            "--num_layers=2",
+            "--policies=elda",
+            "--measures=conventional",
+            "--gradients=explicit",
+            "--recompute=false,true",
+            "--repeats=1",
+            "--warmup=1",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [(r["network"], r["recompute"], r["measure"]) for r in lines] == [
+        ("ulda", "false", "conventional"),
+        ("ulda", "true", "conventional"),
+    ]

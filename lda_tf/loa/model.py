@@ -27,6 +27,12 @@ when a graph is traced, so there is one trace per phase count: :meth:`set_active
 Keras's compiled train/test/predict functions, and a ``tf.function`` of your own that calls the
 model must be retraced after a change. (A ``tf.cond`` per phase would avoid that, but
 differentiating through it twice, as bilevel training does, made tracing about ten times slower.)
+
+``recompute_phases`` (per-phase recomputation, :func:`lda_tf.loa.phase.checkpointed_phase_iteration`)
+keeps only each phase's inputs for the backward pass and runs the phase again there: the same
+values and gradients (first and second order), memory of one phase instead of ``T``, one more
+forward pass of compute. Off by default; on in U-LDA's preset, whose paper size (batch 2, 256x256,
+15 phases) needs it to train in 16 GiB (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ LDA_PAPER_NETWORK = MappingProxyType(
 )
 # U-LDA (002, sections 4.3 and 5.1): 15 phases, g of 4 complex 3x3 layers with 16 channels,
 # delta 1e-3, Huber smoothing (4.3), modified ELDA (Algorithm 1); eps0 starts at the release's 2e-3.
+# Per-phase recomputation on: a Step-1 step at the paper's size needs it to fit in 16 GiB.
 ULDA_PAPER_NETWORK = MappingProxyType(
     dict(
         num_phases=15,
@@ -84,6 +91,7 @@ ULDA_PAPER_NETWORK = MappingProxyType(
         smoothing="huber",
         policy="elda",
         eps0=2e-3,
+        recompute_phases=True,
     )
 )
 
@@ -232,6 +240,8 @@ class UnrolledLOA(UnrolledNetwork):
         adapter_init: how the adapters start: ``"identity"`` (default), ``"random"`` (Glorot) or
             ``"copy"`` (g's second convolution, as the authors' release).
         activate_last: a smoothed ReLU after g's last layer (see FeatureExtractor).
+        recompute_phases: per-phase recomputation in the backward pass (module docstring); a
+            runtime setting (the attribute may be changed; traced functions must be retraced).
     """
 
     def __init__(
@@ -256,6 +266,7 @@ class UnrolledLOA(UnrolledNetwork):
         num_domains: int = 0,
         adapter_init: str = "identity",
         activate_last: bool = False,
+        recompute_phases: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -269,6 +280,7 @@ class UnrolledLOA(UnrolledNetwork):
             raise ValueError(f"eps0 must be positive; got {eps0}")
         self.num_domains = int(num_domains)
         self.frozen_domains: tuple[int, ...] = ()
+        self.recompute_phases = bool(recompute_phases)
         self.smoothing = check_smoothing(smoothing)
         self.policy = PhasePolicy(**policy) if isinstance(policy, dict) else PhasePolicy(name=policy)
         self.eps0_init = float(eps0)
@@ -452,9 +464,11 @@ class UnrolledLOA(UnrolledNetwork):
         state = initial_state(objective, measured.initial, eps)
         per_phase, iterates = [], [state.point.image]
         for phase in self.phases[: self.active_phases]:
-            state, diagnostics = phase.iterate(objective, state, policy, domain)
+            state, diagnostics = phase.iterate(objective, state, policy, domain, self.recompute_phases)
             per_phase.append(diagnostics)
             iterates.append(state.point.image)
+        if self.recompute_phases:  # checkpointed phases return no feature maps
+            state = state._replace(point=objective.point(state.point.image))
         stacked = {name: tf.stack([getattr(d, name) for d in per_phase]) for name in PhaseDiagnostics._fields}
         return Unrolled(objective, state, stacked, tuple(iterates))
 
@@ -520,7 +534,8 @@ class UnrolledLOA(UnrolledNetwork):
     def ulda_paper(cls, measurement: Measurement, num_domains: int = 0, **overrides) -> UnrolledLOA:
         """U-LDA's network (002, 4.3 and 5.1): g of 4 complex 3x3 layers with 16 channels, delta
         1e-3, 15 phases, Huber, modified ELDA, one domain group per domain (``num_domains = 0``:
-        the same network without adapters, LDA's, as the per-domain ``g_i`` of "Init" train it)."""
+        the same network without adapters, LDA's, as the per-domain ``g_i`` of "Init" train it), with
+        per-phase recomputation."""
         settings = {"num_tasks": 0, "num_domains": num_domains, **ULDA_PAPER_NETWORK, **overrides}
         return cls(measurement, **settings)
 
@@ -547,6 +562,7 @@ class UnrolledLOA(UnrolledNetwork):
             num_domains=self.num_domains,
             adapter_init=self.adapters.initializer if self.adapters is not None else "identity",
             activate_last=self.features.activate_last,
+            recompute_phases=self.recompute_phases,
         )
         return config
 

@@ -46,6 +46,14 @@ Both candidates (and both gradients of the eps rule) are computed for the whole 
 per sample with ``tf.where``; skipping one with a ``tf.cond`` when no sample needs it saves
 compute at run time, but its second-order gradient (bilevel training) made tracing about three
 times slower.
+
+Per-phase recomputation (:func:`checkpointed_phase_iteration`, gradient checkpointing): the
+forward pass keeps only each phase's inputs (``x_t``, ``eps_t``, ``phi(x_t)``, ``grad phi(x_t)``,
+``x_{t-1}``, the step sizes, ``kappa``, the kernels and the data term); the backward pass runs the
+phase again under a tape and back-propagates through that. Memory then holds one phase's
+intermediates instead of all ``T``, at the price of a second forward pass per phase. The replayed
+phase is recorded by any outer tape, so second-order gradients (the meta paper's bilevel step) pass
+through it too.
 """
 
 from __future__ import annotations
@@ -273,6 +281,103 @@ def phase_iteration(
     return _finish(objective, state, next_point, diagnostics, policy)
 
 
+def _differentiable(value) -> bool:
+    return tf.is_tensor(value) and (value.dtype.is_floating or value.dtype.is_complex)
+
+
+def _after(tensors: list, cotangents: list) -> list:
+    """``tensors`` plus a zero computed from a real cotangent, so that graph optimisation can
+    neither merge the replayed phase with the forward one nor run it before the backward pass
+    reaches the phase (XLA ignores control dependencies; ``tf.recompute_grad`` does the same)."""
+    real = next(c for c in cotangents if c.dtype.is_floating)
+    flag = tf.cast(tf.reduce_max(tf.reshape(real, [-1])[:1]), tf.bool)
+    zero = tf.where(tf.equal(flag, flag), 0.0, float("nan"))
+    return [tensor + tf.cast(zero, tensor.dtype) for tensor in tensors]
+
+
+def checkpointed_phase_iteration(
+    objective: VariationalObjective,
+    state: IterateState,
+    alpha: tf.Tensor,
+    tau: tf.Tensor,
+    policy: PhasePolicy,
+    momentum: tf.Tensor | None = None,
+) -> tuple[IterateState, PhaseDiagnostics]:
+    """:func:`phase_iteration` with per-phase recomputation (module docstring): the same values
+    and gradients, one phase's intermediates in memory.
+
+    Every tensor the phase depends on is an explicit input of one ``tf.custom_gradient``: the
+    state, ``alpha_t``, ``tau_t`` (and ``theta_t``), ``kappa``, the objective's kernels and the
+    floating tensors of its data term (which must be a nest structure, e.g. a NamedTuple, so a
+    learned sampling matrix gets its gradient too). The returned state's point carries no feature
+    maps (``features=None``; a phase never reads its input's).
+    """
+    data_leaves = tf.nest.flatten(objective.data)
+    if len(data_leaves) == 1 and data_leaves[0] is objective.data and not tf.is_tensor(objective.data):
+        raise TypeError(
+            f"per-phase recomputation needs the data term as a NamedTuple of tensors; got "
+            f"{type(objective.data).__name__}"
+        )
+    data_slots = [index for index, leaf in enumerate(data_leaves) if _differentiable(leaf)]
+    steps = [tf.convert_to_tensor(alpha, tf.float32), tf.convert_to_tensor(tau, tf.float32)]
+    if momentum is not None:
+        steps.append(tf.convert_to_tensor(momentum, tf.float32))
+    carried = [state.point.image, state.eps, state.value, state.gradient, state.previous]
+    kernels = list(objective.kernels)
+    inputs = carried + steps + [objective.kappa] + kernels + [data_leaves[i] for i in data_slots]
+
+    def run(tensors) -> list:
+        image, eps, value, gradient, previous = tensors[:5]
+        rest = list(tensors[5:])
+        step_values, rest = rest[: len(steps)], rest[len(steps) :]
+        kappa, rest = rest[0], rest[1:]
+        kernel_values, data_values = rest[: len(kernels)], rest[len(kernels) :]
+        leaves = list(data_leaves)
+        for slot, tensor in zip(data_slots, data_values):
+            leaves[slot] = tensor
+        replayed = VariationalObjective(
+            tf.nest.pack_sequence_as(objective.data, leaves),
+            objective.extractor,
+            objective.smoothing,
+            kappa,
+            kernel_values,
+            objective.regularizer_gradient_mode,
+        )
+        start = IterateState(Point(image, None), eps, value, gradient, previous)
+        momentum_value = step_values[2] if momentum is not None else None
+        next_state, diagnostics = phase_iteration(
+            replayed, start, step_values[0], step_values[1], policy, momentum_value
+        )
+        point = next_state.point
+        return [point.image, *next_state[1:], *diagnostics]
+
+    @tf.custom_gradient
+    def checkpointed(*tensors):
+        # stop_gradient: no tape records the phase's intermediates (they are freed after use).
+        outputs = run([tf.stop_gradient(tensor) for tensor in tensors])
+
+        def gradient(*cotangents):
+            cotangents = [tf.zeros_like(o) if c is None else c for o, c in zip(outputs, cotangents)]
+            replay = [tf.identity(tensor) for tensor in tensors]
+            if not tf.executing_eagerly():
+                replay = _after(replay, cotangents)
+            with tf.GradientTape() as tape:
+                tape.watch(replay)
+                recomputed = run(replay)
+            return tape.gradient(
+                recomputed,
+                replay,
+                output_gradients=cotangents,
+                unconnected_gradients=tf.UnconnectedGradients.ZERO,
+            )
+
+        return outputs, gradient
+
+    flat = checkpointed(*inputs)
+    next_state = IterateState(Point(flat[0], None), *flat[1:5])
+    return next_state, PhaseDiagnostics(*flat[5:])
+
+
 def _finish(
     objective: VariationalObjective,
     state: IterateState,
@@ -366,10 +471,13 @@ class LOAPhase(keras.layers.Layer):
         state: IterateState,
         policy: PhasePolicy,
         group_index: tf.Tensor | None = None,
+        recompute: bool = False,
     ) -> tuple[IterateState, PhaseDiagnostics]:
+        """One iteration; with ``recompute`` by :func:`checkpointed_phase_iteration`."""
         momentum = None if self.momentum is None else tf.convert_to_tensor(self.momentum)
         alpha, tau = self.steps(group_index)
-        return phase_iteration(objective, state, alpha, tau, policy, momentum)
+        iteration = checkpointed_phase_iteration if recompute else phase_iteration
+        return iteration(objective, state, alpha, tau, policy, momentum)
 
     def get_config(self):
         config = super().get_config()

@@ -59,7 +59,10 @@ class MRIOperator(NamedTuple):
         return cls(mask=mask, kspace=kspace)
 
     def _apply_mask(self, kspace: tf.Tensor) -> tf.Tensor:
-        return kspace * tf.cast(self.mask, tf.complex64)
+        # tf.complex, not tf.cast: the same gradient (the real part), without tf.cast's warning when
+        # the mask is differentiated (per-phase recomputation differentiates the data term)
+        mask = tf.convert_to_tensor(self.mask, tf.float32)
+        return kspace * tf.complex(mask, tf.zeros_like(mask))
 
     def forward(self, image: tf.Tensor) -> tf.Tensor:
         """``A x = P F x``: [B, H, W] image -> [B, H, W] k-space, zero off the mask."""

@@ -157,9 +157,13 @@ class TransferStep:
 
     def build_network(self) -> UnrolledLOA:
         if not self.data.targets_in_init:
-            return self.init.for_new_domains(len(self.data.domains))
-        self.init.freeze_domains(range(self.first_domain))
-        return self.init
+            network = self.init.for_new_domains(len(self.data.domains))
+        else:
+            network = self.init
+            network.freeze_domains(range(self.first_domain))
+        if self.config.network is not None:  # a runtime setting: this run's, not init_model's
+            network.recompute_phases = self.config.network.recompute_phases
+        return network
 
 
 # ------------------------------------------------------------------------------------ chains

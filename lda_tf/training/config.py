@@ -66,6 +66,11 @@ class NetworkConfig:
         META_PAPER_NETWORK["relu_delta"], help="Smoothed-ReLU delta of eq. (19).", min=0
     )
     kernel_scale: float = setting(1.0, help="g's kernels start at Xavier times this.", min_exclusive=0)
+    recompute_phases: bool = setting(
+        False,
+        help="Recompute each phase in the backward pass (less memory, one more forward pass).",
+        change="runtime",
+    )
 
     def build(self, measurement, num_tasks: int, **extra) -> UnrolledLOA:
         """``UnrolledLOA.<preset>(measurement, num_tasks=..., **fields, **extra)`` (``extra``: what

@@ -44,11 +44,11 @@ def make_brats_tree(
     return root / "train", root / "val", cases
 
 
-def make_fastmri_files(directory: Path, num_files: int = 4, multicoil: bool = False):
+def make_fastmri_files(directory: Path, num_files: int = 4, multicoil: bool = False, seed: int = 0):
     import h5py
 
     directory.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     for index in range(num_files):
         slices, height, width = FASTMRI_RECON
         recon = rng.random(FASTMRI_RECON).astype(np.float32) + index

@@ -8,6 +8,7 @@ import tensorflow as tf
 from lda_tf import UnrolledLOA
 from lda_tf.mri import MRIInputs, MRISampling
 from lda_tf.nn.regularizers import SMOOTHING_GAP
+from lda_tf.training.bilevel import dense
 from tests.loa.helpers import SHAPE, four_task_batch
 
 
@@ -98,6 +99,37 @@ def test_copy_initialisation_takes_g_second_layer():
     np.testing.assert_array_equal(
         clone.adapters.adapters[2].kernel_imag, model.features.convolutions[1].kernel_imag
     )
+
+
+def test_per_phase_recomputation_with_domains_gives_the_same_values_and_gradients():
+    """U-LDA's preset recomputes its phases: the same reconstruction, diagnostics (the line search
+    and its failures included) and gradients as autodiff through the stored phases, with both
+    the u branch and the line-searched safeguard taken (mixed domains)."""
+    inputs, target = domain_batch()
+    results = []
+    for recompute in (False, True):
+        model = ulda_model(num_phases=4, recompute_phases=recompute)
+        for phase in model.phases:
+            phase.log_tau.assign(np.log([0.01, 1.0]).astype(np.float32))
+        with tf.GradientTape() as tape:
+            recon, diagnostics = model(inputs, return_diagnostics=True)
+            loss = 0.5 * tf.reduce_sum(tf.square(tf.abs(recon) - target))
+        gradients = dense(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+        results.append((recon.numpy(), diagnostics, [g.numpy() for g in gradients]))
+    (recon, diagnostics, gradients), (recon_rc, diagnostics_rc, gradients_rc) = results
+    assert 0 < diagnostics["took_u"].numpy().mean() < 1 and diagnostics["backtracks"].numpy().max() > 0
+    np.testing.assert_allclose(recon_rc, recon, rtol=1e-6, atol=1e-7)
+    for name, values in diagnostics.items():
+        np.testing.assert_allclose(diagnostics_rc[name].numpy(), values.numpy(), rtol=1e-6, err_msg=name)
+    for got, want in zip(gradients_rc, gradients):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max(initial=0))
+
+
+def test_recompute_phases_is_on_in_the_preset_and_round_trips():
+    model = ulda_model()
+    assert model.recompute_phases and UnrolledLOA.from_config(model.get_config()).recompute_phases
+    assert model.for_new_domains(1).recompute_phases
+    assert not ulda_model(recompute_phases=False).for_new_domains(1).recompute_phases
 
 
 def test_bad_domain_settings():

@@ -1,5 +1,7 @@
 """U-LDA's recipe and chains (lda_tf.recipes.ulda)."""
 
+import csv
+import json
 import subprocess
 import sys
 
@@ -9,6 +11,7 @@ import pytest
 from lda_tf import outputs
 from lda_tf.recipes import RunConfig, ulda_config
 from lda_tf.recipes.config import format_domains, parse_domains
+from tests.data.synthetic import make_fastmri_files
 
 QUICK = dict(
     num_phases=3,
@@ -54,3 +57,42 @@ def test_steps_1_and_2_with_init_and_aug_from_the_binary(tmp_path):
     for a, b in zip(universal.features.weights, transferred.features.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert {p.name for p in step2.iterdir()} == {"aug1", "aug2", "transfer"}
+
+
+@pytest.mark.slow
+def test_steps_1_and_2_and_evaluation_on_fastmri_format_files(tmp_path):
+    """Synthetic fastMRI HDF5 files (multi-coil "brain", single-coil "knee" and "cardiac") converted
+    by data_prep/fastmri.py; Step 1 on brain and knee, Step 2 with AUG on cardiac (recomputation
+    switched off for Step 2 only: a runtime setting), evaluate.py on the cardiac group."""
+    python, data = sys.executable, {}
+    for seed, (name, multicoil) in enumerate([("brain", True), ("knee", False), ("cardiac", False)]):
+        make_fastmri_files(tmp_path / "raw" / name, num_files=4, multicoil=multicoil, seed=seed)
+        data[name] = tmp_path / name
+        convert = [python, "data_prep/fastmri.py", f"--input_dir={tmp_path / 'raw' / name}", "--size=24,24"]
+        subprocess.run([*convert, f"--output_dir={data[name]}"], check=True)
+    quick = {**QUICK, "num_phases": 2, "crop": None, "downsample": 1}
+    flags = [f"--{k}={v}" for k, v in quick.items() if v is not None]
+    binary = [python, "experiments/train_ulda.py", *flags]
+    step1, step2 = tmp_path / "step1", tmp_path / "step2"
+    sources = f"--domains=cartesian_gaussian:20@{data['brain']},cartesian_gaussian:20@{data['knee']}"
+    subprocess.run([*binary, "--step=universal", sources, f"--output_dir={step1}"], check=True)
+    target = f"--domains=cartesian_gaussian:20@{data['cardiac']}"
+    init = f"--init_model={step1 / 'universal' / 'model.keras'}"
+    step2_flags = ["--step=transfer", "--aug", target, init, "--recompute_phases=false"]
+    subprocess.run([*binary, *step2_flags, f"--output_dir={step2}"], check=True)
+    universal = outputs.load_model(step1 / "universal" / "model.keras")
+    transferred = outputs.load_model(step2 / "transfer" / "model.keras")
+    assert (universal.num_domains, transferred.num_domains) == (2, 3)
+    assert universal.recompute_phases and not transferred.recompute_phases
+    for a, b in zip(universal.features.weights, transferred.features.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    evaluation = tmp_path / "eval"
+    model = f"--model={step2 / 'transfer' / 'model.keras'}"
+    subprocess.run(
+        [python, "experiments/evaluate.py", model, "--domain=2", f"--output_dir={evaluation}"], check=True
+    )
+    resolved = json.loads((evaluation / "config.json").read_text())["settings"]["resolved"]
+    assert resolved["dataset_dir"] == str(data["cardiac"]) and resolved["tasks"] == "cartesian_gaussian:20"
+    with open(evaluation / "per_image.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 5  # the test split: one file of 5 slices

@@ -60,6 +60,34 @@ def test_distributable_surrogate_equals_the_literal_penalty_gradient():
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("traced", [False, True])
+def test_per_phase_recomputation_gives_the_same_bilevel_gradients(traced):
+    """The bilevel step differentiates twice, also through the replayed phases: Ltilde's gradients
+    with recomputation equal those through the stored phases (traced at relu_delta = 0.1, see
+    tests/loa/test_model.py::test_per_phase_recomputation_gives_the_same_values_and_gradients)."""
+    batch = next(iter(meta_batches()))
+    results = []
+    for recompute in (False, True):
+        model = trainer(
+            num_phases=2, policy="meta", relu_delta=0.1 if traced else 1e-3, recompute_phases=recompute
+        )
+        theta, omega = model.network.theta_variables, model.network.omega_variables
+
+        def evaluate(model=model, theta=theta, omega=omega):
+            evaluation = penalty_objective(
+                model.batch_loss, batch["train"], batch["val"], theta, omega, tf.constant(0.5)
+            )
+            return evaluation.objective, evaluation.theta_gradients + evaluation.omega_gradients
+
+        results.append(tf.function(evaluate)() if traced else evaluate())
+    (objective, gradients), (objective_rc, gradients_rc) = results
+    assert float(objective_rc) == pytest.approx(float(objective), rel=1e-6)
+    for got, want in zip(gradients_rc, gradients):
+        np.testing.assert_allclose(
+            got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5 * np.abs(want.numpy()).max(initial=0.0)
+        )
+
+
 def test_penalty_value_is_half_lambda_squared_train_gradient():
     model = trainer()
     batch = next(iter(meta_batches()))

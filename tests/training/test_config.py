@@ -16,8 +16,9 @@ from lda_tf.recipes import (
     conventional_config,
     lda_mri_config,
     meta_config,
+    ulda_config,
 )
-from lda_tf.training.config import NetworkConfig, differences, lda_paper_network
+from lda_tf.training.config import NetworkConfig, differences, lda_paper_network, ulda_paper_network
 
 CONFIGS = [
     meta_config("runs/m", epochs=3, tasks="radial:20,cartesian:30:2", crop=(16, 18), stair_initial_phases=1),
@@ -59,6 +60,7 @@ def test_presets_spell_out_their_network():
     [
         (NetworkConfig(), UnrolledLOA.meta_paper, lambda: MRISampling(name="measurement")),
         (lda_paper_network(), UnrolledLOA.lda_paper, lambda: BlockSampling(0.1, 33, name="measurement")),
+        (ulda_paper_network(), UnrolledLOA.ulda_paper, lambda: MRISampling(name="measurement")),
     ],
 )
 def test_network_config_builds_the_unrolled_loa_preset(config, preset, measurement):
@@ -105,3 +107,20 @@ def test_differences_split_refused_from_allowed_settings():
     assert [name for name, _, _ in stair] == ["stair"]
     data = differences(block_cs_config("x", 10), meta_config("x"))[0]
     assert "data" in [name for name, _, _ in data] and "recipe" in [name for name, _, _ in data]
+
+
+def test_recompute_phases_is_a_runtime_setting_that_reaches_the_network():
+    """Per-phase recomputation changes memory and time, not what is trained: on in U-LDA's preset,
+    off in the others, switchable on a resume; a config.json written before the setting existed
+    reads as off."""
+    config = ulda_config("runs/u")
+    assert config.network.recompute_phases and not meta_config("x").network.recompute_phases
+    off = config.replace(recompute_phases=False)
+    assert RunConfig.from_dict(json.loads(json.dumps(off.to_dict()))) == off
+    refused, allowed = differences(config, off)
+    assert refused == [] and [name for name, _, _ in allowed] == ["recompute_phases"]
+    built = off.network.build(MRISampling(name="measurement"), num_tasks=0, num_domains=2)
+    assert not built.recompute_phases
+    old = off.to_dict()
+    del old["network"]["recompute_phases"]
+    assert RunConfig.from_dict(old) == off
