@@ -216,11 +216,13 @@ class Reproduction:
 
     @contextlib.contextmanager
     def timed(self, label: str) -> Iterator[None]:
+        """Add the block's wall time to ``label``'s (a label timed again, e.g. the evaluation of
+        each seed, sums)."""
         start = time.perf_counter()
         try:
             yield
         finally:
-            self.timings[label] = time.perf_counter() - start
+            self.timings[label] = self.timings.get(label, 0.0) + time.perf_counter() - start
 
     def timing_note(self) -> str:
         return "wall time: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in self.timings.items())
