@@ -20,6 +20,14 @@ BRATS_URL := https://www.med.upenn.edu/sbia/brats2018/data.html
 
 # TensorFlow's C++ start-up messages (CUDA probing on a CPU machine, CPU instruction notes) are
 # filtered out of the reproductions' output (with pipefail the command's exit status is kept).
+# Bit-identical runs (docs/reproducibility.md): TensorFlow's op determinism is set by the binaries
+# (--deterministic, the default), but the release row's training also needs TensorFlow's inter-op
+# pool to be one thread, which TensorFlow reads only from the environment when it starts. The
+# experiment targets set it; `make demo INTEROP_THREADS=` leaves TensorFlow's default (faster, not
+# bit-reproducible).
+INTEROP_THREADS ?= 1
+EXPERIMENT_ENV := PYTHONUNBUFFERED=1 TF_NUM_INTEROP_THREADS=$(INTEROP_THREADS)
+
 FILTER_TF_NOISE := grep --line-buffered -v -E '^(WARNING: All log messages|[IWE][0-9]{4} |To enable the following instructions)'
 
 REPRODUCE_TABLES := reproduce-table1 reproduce-table2 reproduce-table3 reproduce-table4 reproduce-table5
@@ -54,7 +62,7 @@ test-slow: $(INSTALLED)
 # interrupted. `make demo DEMO_ARGS=--overwrite` starts afresh.
 demo: $(INSTALLED)
 	@# TensorFlow's C++ start-up messages (CUDA probing on a CPU machine) are filtered out.
-	PYTHONUNBUFFERED=1 $(VENV_PYTHON) experiments/reproduce.py --table=1 --profile=quick --output_dir=$(DEMO_DIR) \
+	$(EXPERIMENT_ENV) $(VENV_PYTHON) experiments/reproduce.py --table=1 --profile=quick --output_dir=$(DEMO_DIR) \
 		$(DEMO_ARGS) 2>&1 | $(FILTER_TF_NOISE)
 
 # Stops at once, before installing anything, when BRATS_DIR is missing or not a directory; the
@@ -71,7 +79,7 @@ check-brats:
 	fi
 
 $(REPRODUCE_TABLES): reproduce-table%: check-brats $(INSTALLED)
-	PYTHONUNBUFFERED=1 $(VENV_PYTHON) experiments/reproduce.py --table=$* --profile=paper --brats_dir="$(BRATS_DIR)" \
+	$(EXPERIMENT_ENV) $(VENV_PYTHON) experiments/reproduce.py --table=$* --profile=paper --brats_dir="$(BRATS_DIR)" \
 		--output_dir=$(TABLE_DIR) $(REPRODUCE_ARGS) 2>&1 | $(FILTER_TF_NOISE)
 
 # One experiment of the LDA paper: EXPERIMENT=table1..table5, figure6 or figure7; PROFILE=quick
@@ -81,7 +89,7 @@ reproduce-lda: $(INSTALLED)
 	@case "$(EXPERIMENT)" in table[1-5]) which="--table=$(subst table,,$(EXPERIMENT))";; \
 		figure[67]) which="--figure=$(subst figure,,$(EXPERIMENT))";; \
 		*) echo "error: EXPERIMENT=$(EXPERIMENT); expected table1..table5, figure6 or figure7" >&2; exit 2;; esac; \
-	PYTHONUNBUFFERED=1 $(VENV_PYTHON) experiments/reproduce.py --paper=lda $$which --profile=$(PROFILE) \
+	$(EXPERIMENT_ENV) $(VENV_PYTHON) experiments/reproduce.py --paper=lda $$which --profile=$(PROFILE) \
 		--output_dir=$(LDA_DIR) $(if $(TRAIN_DIR),--train_dir=$(TRAIN_DIR)) $(if $(TEST_DIR),--test_dir=$(TEST_DIR)) \
 		$(if $(DATASET_DIR),--dataset_dir=$(DATASET_DIR)) $(REPRODUCE_ARGS) 2>&1 \
 		| $(FILTER_TF_NOISE)

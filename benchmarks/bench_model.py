@@ -3,9 +3,10 @@ omega step separately, and the whole Algorithm 2 step), with the naive formulati
 
     # The reference configuration (batch 8, 160x180, 11 phases, l=3, d=4), both policies:
     python benchmarks/bench_model.py --policies=residual,meta
-    # The cost of determinism (on by default in the library), forward, conventional and bilevel step:
-    python benchmarks/bench_model.py --deterministic=false,true --policies=meta --gradients=explicit \
-        --measures=forward,conventional,meta_step
+    # The cost of determinism (on by default in the library; the make targets also run TensorFlow's
+    # inter-op pool with one thread), forward, conventional and bilevel step:
+    python benchmarks/bench_model.py --deterministic=false,true --interop_threads=default,1 \
+        --policies=meta --gradients=explicit --measures=forward,conventional,meta_step
     # XLA on and off, CSV as well:
     python benchmarks/bench_model.py --xla=false,true --csv=benchmarks/results/model.csv
     # Scaling of time and memory in phases, image size and batch (CSV + PNG in benchmarks/results/):
@@ -61,6 +62,12 @@ flags.DEFINE_list(
     "deterministic",
     ["true"],
     "Determinism values to time (true: the library's default, lda_tf/determinism.py; false: TensorFlow's).",
+)
+flags.DEFINE_list(
+    "interop_threads",
+    ["default"],
+    "TensorFlow inter-op pool sizes to time (default: TensorFlow's; 1: what the make targets set for "
+    "bit-identical runs), passed to each configuration's process as TF_NUM_INTEROP_THREADS.",
 )
 flags.DEFINE_list("measures", list(MEASURES), f"Which of {MEASURES}.")
 flags.DEFINE_list(
@@ -227,6 +234,7 @@ def _configurations() -> list[dict]:
         FLAGS.gradients,
         deterministic,
         FLAGS.recompute,
+        FLAGS.interop_threads,
     )
     return [
         dict(
@@ -238,6 +246,7 @@ def _configurations() -> list[dict]:
             gradients=g,
             deterministic=d,
             recompute=r,
+            interop_threads=i,
             network=FLAGS.network,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
@@ -245,13 +254,17 @@ def _configurations() -> list[dict]:
             warmup=FLAGS.warmup,
             repeats=FLAGS.repeats,
         )
-        for b, t, s, p, x, g, d, r in combos
+        for b, t, s, p, x, g, d, r, i in combos
     ]
 
 
 def _run_in_subprocess(config: dict) -> list[dict]:
     command = [sys.executable, __file__, f"--config={json.dumps(config)}"]
-    result = subprocess.run(command, capture_output=True, text=True)
+    environment = dict(os.environ)
+    environment.pop("TF_NUM_INTEROP_THREADS", None)
+    if config.get("interop_threads", "default") != "default":
+        environment["TF_NUM_INTEROP_THREADS"] = str(int(config["interop_threads"]))
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise RuntimeError(f"configuration {config} failed:\n{result.stderr[-3000:]}")
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -267,6 +280,7 @@ def _add_speedups(results: list[dict]) -> None:
         r["xla"],
         r["deterministic"],
         r["recompute"],
+        r.get("interop_threads", "default"),
         r["measure"],
     )
     reference = {key(r): r["median_s"] for r in results if r["gradients"] == "autodiff"}

@@ -12,6 +12,15 @@ the result is bit-identical in every process, with oneDNN on or off. So determin
 op determinism (every kernel deterministic, or an error naming the op) plus that one pass off.
 Its cost is in ``benchmarks/README.md``.
 
+One case needs more, and it cannot be set from here: the release row's training
+(``lda_tf.recipes.MetaRelease``) still ended with weights differing in the last bits between
+processes (from its third batch on, two outcomes, about one process in two), and was
+bit-identical only with TensorFlow's inter-op pool at one thread. TensorFlow takes that from the
+environment variable ``TF_NUM_INTEROP_THREADS`` when it starts
+(``tf.config.threading.set_inter_op_parallelism_threads(1)`` before the first op did not help,
+measured), so the make targets set ``TF_NUM_INTEROP_THREADS=1`` and every run records it
+(``lda_tf.provenance``). Meta, conventional and adaptation training were bit-identical without it.
+
 A process that has turned determinism on keeps it (TensorFlow has no public switch back);
 ``deterministic=False`` leaves TensorFlow's defaults in a fresh process, as the binaries are.
 """
