@@ -20,13 +20,12 @@ BRATS_URL := https://www.med.upenn.edu/sbia/brats2018/data.html
 
 # TensorFlow's C++ start-up messages (CUDA probing on a CPU machine, CPU instruction notes) are
 # filtered out of the reproductions' output (with pipefail the command's exit status is kept).
-# Bit-identical runs (docs/reproducibility.md): TensorFlow's op determinism is set by the binaries
-# (--deterministic, the default), but the release row's training also needs TensorFlow's inter-op
-# pool to be one thread, which TensorFlow reads only from the environment when it starts. The
-# experiment targets set it; `make demo INTEROP_THREADS=` leaves TensorFlow's default (faster, not
-# bit-reproducible).
-INTEROP_THREADS ?= 1
-EXPERIMENT_ENV := PYTHONUNBUFFERED=1 TF_NUM_INTEROP_THREADS=$(INTEROP_THREADS)
+# Bit-identical runs (docs/reproducibility.md): the binaries set TensorFlow's op determinism
+# (--deterministic, the default), which makes every row but "Release as run" bit-identical. That row
+# is bit-identical only with oneDNN's kernels off, which TensorFlow reads from the environment when
+# it starts and which costs 2-4x in time: `make demo ONEDNN=0` does it; the default keeps oneDNN.
+ONEDNN ?=
+EXPERIMENT_ENV := PYTHONUNBUFFERED=1 $(if $(ONEDNN),TF_ENABLE_ONEDNN_OPTS=$(ONEDNN))
 
 FILTER_TF_NOISE := grep --line-buffered -v -E '^(WARNING: All log messages|[IWE][0-9]{4} |To enable the following instructions)'
 

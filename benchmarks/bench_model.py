@@ -3,9 +3,9 @@ omega step separately, and the whole Algorithm 2 step), with the naive formulati
 
     # The reference configuration (batch 8, 160x180, 11 phases, l=3, d=4), both policies:
     python benchmarks/bench_model.py --policies=residual,meta
-    # The cost of determinism (on by default in the library; the make targets also run TensorFlow's
-    # inter-op pool with one thread), forward, conventional and bilevel step:
-    python benchmarks/bench_model.py --deterministic=false,true --interop_threads=default,1 \
+    # The cost of determinism (on by default in the library; with oneDNN's kernels off as well,
+    # docs/reproducibility.md), forward, conventional and bilevel step:
+    python benchmarks/bench_model.py --deterministic=false,true --onednn=default,false \
         --policies=meta --gradients=explicit --measures=forward,conventional,meta_step
     # XLA on and off, CSV as well:
     python benchmarks/bench_model.py --xla=false,true --csv=benchmarks/results/model.csv
@@ -64,10 +64,10 @@ flags.DEFINE_list(
     "Determinism values to time (true: the library's default, lda_tf/determinism.py; false: TensorFlow's).",
 )
 flags.DEFINE_list(
-    "interop_threads",
+    "onednn",
     ["default"],
-    "TensorFlow inter-op pool sizes to time (default: TensorFlow's; 1: what the make targets set for "
-    "bit-identical runs), passed to each configuration's process as TF_NUM_INTEROP_THREADS.",
+    "oneDNN kernels to time (default: TensorFlow's, on for x86 CPUs; false: off, TensorFlow's own "
+    "kernels), passed to each configuration's process as TF_ENABLE_ONEDNN_OPTS.",
 )
 flags.DEFINE_list("measures", list(MEASURES), f"Which of {MEASURES}.")
 flags.DEFINE_list(
@@ -234,7 +234,7 @@ def _configurations() -> list[dict]:
         FLAGS.gradients,
         deterministic,
         FLAGS.recompute,
-        FLAGS.interop_threads,
+        FLAGS.onednn,
     )
     return [
         dict(
@@ -246,7 +246,7 @@ def _configurations() -> list[dict]:
             gradients=g,
             deterministic=d,
             recompute=r,
-            interop_threads=i,
+            onednn=i,
             network=FLAGS.network,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
@@ -261,9 +261,9 @@ def _configurations() -> list[dict]:
 def _run_in_subprocess(config: dict) -> list[dict]:
     command = [sys.executable, __file__, f"--config={json.dumps(config)}"]
     environment = dict(os.environ)
-    environment.pop("TF_NUM_INTEROP_THREADS", None)
-    if config.get("interop_threads", "default") != "default":
-        environment["TF_NUM_INTEROP_THREADS"] = str(int(config["interop_threads"]))
+    environment.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    if config.get("onednn", "default") != "default":
+        environment["TF_ENABLE_ONEDNN_OPTS"] = "1" if config["onednn"].lower() in ("true", "1") else "0"
     result = subprocess.run(command, capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise RuntimeError(f"configuration {config} failed:\n{result.stderr[-3000:]}")
@@ -280,7 +280,7 @@ def _add_speedups(results: list[dict]) -> None:
         r["xla"],
         r["deterministic"],
         r["recompute"],
-        r.get("interop_threads", "default"),
+        r.get("onednn", "default"),
         r["measure"],
     )
     reference = {key(r): r["median_s"] for r in results if r["gradients"] == "autodiff"}

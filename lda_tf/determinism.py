@@ -14,15 +14,12 @@ Its cost is in ``benchmarks/README.md``.
 
 One case needs more, and it cannot be set from here: the release row's training
 (``lda_tf.recipes.MetaRelease``) still ended with weights differing in the last bits between
-processes (from its third batch on, two outcomes, about one process in two), and was
-bit-identical only with TensorFlow's inter-op pool at one thread. TensorFlow takes that from the
-environment variable ``TF_NUM_INTEROP_THREADS`` when it starts
-(``tf.config.threading.set_inter_op_parallelism_threads(1)`` before the first op did not help,
-measured), so the make targets set ``TF_NUM_INTEROP_THREADS=1`` and every run records it
-(``lda_tf.provenance``). Meta, conventional and adaptation training were bit-identical without it.
-
-A process that has turned determinism on keeps it (TensorFlow has no public switch back);
-``deterministic=False`` leaves TensorFlow's defaults in a fresh process, as the binaries are.
+processes (from its third batch on, two outcomes, about one process in two). It was bit-identical
+with oneDNN's kernels off (``TF_ENABLE_ONEDNN_OPTS=0``, read by TensorFlow when it starts; 3 and 6
+batches, measured), not with ``TF_NUM_INTEROP_THREADS=1`` nor the threading API. oneDNN off costs
+2-4x in time, so it is not the default: ``make demo ONEDNN=0`` sets it, and every run records the
+numerics-relevant environment (``lda_tf.provenance``). Meta, conventional and adaptation training
+were bit-identical with oneDNN on.
 """
 
 from __future__ import annotations

@@ -46,14 +46,14 @@ def test_training_steps_are_bit_identical_across_processes():
 
 
 @pytest.mark.slow
-def test_release_training_is_bit_identical_across_processes_with_one_interop_thread(tmp_path):
-    """The release row's training (tests/training/release_determinism_check.py) under what the make
-    targets set: op determinism and ``TF_NUM_INTEROP_THREADS=1``. Slow (about 2 minutes)."""
+def test_release_training_is_bit_identical_across_processes_with_onednn_off(tmp_path):
+    """The release row's training (tests/training/release_determinism_check.py) under
+    op determinism and oneDNN's kernels off (``make demo ONEDNN=0``). Slow (about 2 minutes)."""
     check = "tests/training/release_determinism_check.py"
     runs = [[check, str(tmp_path / name)] for name in ("first", "second")]
     first, second = (
         line
-        for stdout in _run_twice(runs, {"TF_NUM_INTEROP_THREADS": "1"})
+        for stdout in _run_twice(runs, {"TF_ENABLE_ONEDNN_OPTS": "0"})
         for line in stdout.splitlines()
         if line.startswith("RESULT ")
     )

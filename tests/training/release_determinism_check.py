@@ -2,8 +2,8 @@
 row's training (``lda_tf.recipes.MetaRelease``: 5 theta steps + 1 theta-and-omega step per
 batch) at the demo's size (80x90, 3 phases), printing a hash of the trained weights. With op
 determinism alone its weights differed in the last bits between processes from the third batch
-(two outcomes, about one run in two); with TensorFlow's inter-op pool at one thread
-(``TF_NUM_INTEROP_THREADS=1``, set by the make targets) they are identical (docs/reproducibility.md)."""
+(two outcomes, about one run in two); with oneDNN's kernels off (``TF_ENABLE_ONEDNN_OPTS=0``,
+``make demo ONEDNN=0``) they are identical (docs/reproducibility.md)."""
 
 import hashlib
 import sys
