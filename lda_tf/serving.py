@@ -4,7 +4,10 @@ The SavedModel holds the network's weights and two traced signatures; loading it
 TensorFlow only (``tf.saved_model.load``, TensorFlow Serving), not this package. Both take a batch
 of single-coil k-space ``y = P F x`` on the centred orthonormal grid (SPEC 1) with its mask and
 return the magnitude of the network's reconstruction ``|x_T|``; batch, height and width are dynamic
-(the network is size-agnostic):
+(the network is size-agnostic). Like ``experiments/reconstruct.py`` (lda_tf/reconstruction.py),
+each sample's k-space is divided by the peak ``s`` of its zero-filled image ``|F^H P y|`` before
+the network (which was trained on images with maximum 1) and the magnitude multiplied by ``s``
+after it, so the image comes back in the k-space's own scale:
 
 - ``serving_default``: ``kspace_real``, ``kspace_imag`` float32 ``[B, H, W]`` (the real and
   imaginary parts of ``y``), ``mask`` float32 ``[B, H, W]`` in {0, 1} -> ``image`` float32
@@ -31,6 +34,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from lda_tf.loa.model import UnrolledNetwork
+from lda_tf.mri.fft import ifft2c
 from lda_tf.mri.measurement import MRIInputs, MRISampling
 
 SIGNATURE_KEYS = ("serving_default", "complex")
@@ -66,8 +70,12 @@ class ServingModule(tf.Module):
         index = [tf.TensorSpec([None], tf.int32, name="task_index")] if self.with_task_index else []
 
         def magnitude(kspace, mask, task_index=None):
-            recon = network(MRIInputs(kspace, mask, task_index), training=False)
-            return {"image": tf.abs(recon)}
+            kspace = kspace * tf.cast(mask, tf.complex64)
+            scale = tf.reduce_max(tf.abs(ifft2c(kspace)), axis=(-2, -1), keepdims=True)  # [B, 1, 1]
+            scale = tf.where(scale > 0, scale, tf.ones_like(scale))
+            normalised = kspace / tf.cast(scale, tf.complex64)
+            recon = network(MRIInputs(normalised, mask, task_index), training=False)
+            return {"image": tf.abs(recon) * scale}
 
         def from_parts(kspace_real, kspace_imag, mask, task_index=None):
             return magnitude(tf.complex(kspace_real, kspace_imag), mask, task_index)

@@ -63,7 +63,7 @@ def _batch(height: int, width: int, count: int, num_tasks: int, offset: int):
     images = load_sample("test")[offset : offset + count, 60 : 60 + height, 70 : 70 + width]
     ratios = (0.2, 0.4, 0.3)
     masks = np.stack([make_mask("radial", (height, width), ratios[i % 3], seed=0) for i in range(count)])
-    kspace = simulate_kspace(images, masks).numpy()
+    kspace = simulate_kspace(images, masks).numpy() * 300.0  # a scanner's scale, not the training's 1
     tasks = np.arange(count, dtype=np.int32) % num_tasks if num_tasks else None
     return kspace, masks.astype(np.float32), tasks
 
@@ -109,7 +109,14 @@ def _network(num_tasks: int, **settings) -> UnrolledLOA:
 def _compare(network, batches: dict, outputs: dict) -> float:
     worst = 0.0
     for size, (kspace, mask, tasks) in batches.items():
-        expected = np.abs(network(MRIInputs(tf.constant(kspace), tf.constant(mask), tasks)).numpy())
+        # the documented normalisation: y / s in, |x_T| s out, s the zero-filled peak (NumPy's FFT)
+        axes = (-2, -1)
+        zero_filled = np.fft.fftshift(
+            np.fft.ifft2(np.fft.ifftshift(kspace * mask, axes=axes), norm="ortho"), axes=axes
+        )
+        scale = np.abs(zero_filled).max(axis=axes, keepdims=True)
+        inputs = MRIInputs(tf.constant((kspace / scale).astype(np.complex64)), tf.constant(mask), tasks)
+        expected = np.abs(network(inputs).numpy()) * scale
         for signature in ("default", "complex", "rest"):
             served = outputs[f"{signature}_{size}"]
             assert served.shape == expected.shape
