@@ -85,6 +85,9 @@ class Recipe(abc.ABC):
     unused: frozenset[str] = frozenset()
     required: frozenset[str] = frozenset()
     sections: frozenset[str] = frozenset()
+    # The Keras model whose train_step trains the network: LOATrainer, or a subclass taking the same
+    # arguments (network, mode, bilevel, magnitude_loss, **trainer_options()).
+    trainer_class: type[LOATrainer] = LOATrainer
 
     def __init__(self, config: TrainingConfig):
         self.config = config
@@ -247,7 +250,7 @@ def fit(recipe: Recipe) -> Path:
     )
     with strategy.scope():
         network = recipe.build_network()
-        trainer = LOATrainer(
+        trainer = recipe.trainer_class(
             network,
             recipe.mode,
             config.bilevel or BilevelConfig(),

@@ -67,11 +67,14 @@ from lda_tf.training.trainer import LOATrainer, _all_finite
 
 MODELS = ("vector", "matrix")
 HYPERGRADIENTS = ("lookahead", "first_order", "unrolled", "penalty", "none")
+# The flat names of the settings (``correlation_model``, ...: lda_tf.training.config) and flags.
+SETTINGS_PREFIX = "correlation_"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TaskCorrelationConfig:
-    """Algorithm 1's settings (module docstring); defaults: digest B2.5."""
+    """Algorithm 1's settings (module docstring); defaults: digest B2.5. Their flat names (errors,
+    flags, ``RunConfig.replace``) carry :data:`SETTINGS_PREFIX`: ``correlation_model``, ..."""
 
     model: str = setting(
         "vector",
@@ -93,7 +96,7 @@ class TaskCorrelationConfig:
     penalty_weight: float = setting(1e-5, help="lambda of (17) (hypergradient=penalty).", min=0)
 
     def __post_init__(self):
-        for leaf in leaves(self):
+        for leaf in leaves(self, SETTINGS_PREFIX):
             leaf.check()
 
 

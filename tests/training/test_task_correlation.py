@@ -314,7 +314,7 @@ def test_trainer_refuses_a_network_of_the_other_model(arguments, message):
 
 
 def test_settings_are_checked_and_name_the_setting():
-    with pytest.raises(ValueError, match="argument `hypergradient` must be one of"):
+    with pytest.raises(ValueError, match="argument `correlation_hypergradient` must be one of"):
         TaskCorrelationConfig(hypergradient="implicit")
-    with pytest.raises(ValueError, match="argument `virtual_learning_rate` must be > 0"):
+    with pytest.raises(ValueError, match="argument `correlation_virtual_learning_rate` must be > 0"):
         TaskCorrelationConfig(virtual_learning_rate=0.0)
