@@ -125,5 +125,7 @@ def test_registry_lists_both_papers_and_their_profiles():
     for paper in PAPERS.values():
         assert set(paper.profiles) == {"paper", "quick", "smoke"}
         assert all(isinstance(profile, Profile) for profile in paper.profiles.values())
-    with pytest.raises(ValueError, match="argument `paper` must be one of 'meta', 'lda', 'task_correlation'; got 'ulda'"):
+    with pytest.raises(
+        ValueError, match="argument `paper` must be one of 'meta', 'lda', 'task_correlation'; got 'ulda'"
+    ):
         PAPERS.choose("ulda")
