@@ -17,6 +17,8 @@ LDA_DIR ?= runs/lda
 EXPERIMENT ?= table1
 PROFILE ?= quick
 BRATS_URL := https://www.med.upenn.edu/sbia/brats2018/data.html
+# The task-correlation experiment (paper 004; docs/task_correlation.md): its output directory.
+TASK_CORRELATION_DIR ?= runs/task_correlation
 
 # TensorFlow's C++ start-up messages (CUDA probing on a CPU machine, CPU instruction notes) are
 # filtered out of the reproductions' output (with pipefail the command's exit status is kept).
@@ -33,7 +35,8 @@ REPRODUCE_TABLES := reproduce-table1 reproduce-table2 reproduce-table3 reproduce
 
 PY_SOURCES := lda_tf experiments data_prep benchmarks tests setup.py
 
-.PHONY: install lint test test-slow demo tensorboard check-brats clean reproduce-lda $(REPRODUCE_TABLES)
+.PHONY: install lint test test-slow demo tensorboard check-brats clean reproduce-lda reproduce-task-correlation \
+	$(REPRODUCE_TABLES)
 
 $(VENV_PYTHON):
 	$(PYTHON) -m venv $(VENV)
@@ -91,6 +94,14 @@ reproduce-lda: $(INSTALLED)
 	$(EXPERIMENT_ENV) $(VENV_PYTHON) experiments/reproduce.py --paper=lda $$which --profile=$(PROFILE) \
 		--output_dir=$(LDA_DIR) $(if $(TRAIN_DIR),--train_dir=$(TRAIN_DIR)) $(if $(TEST_DIR),--test_dir=$(TEST_DIR)) \
 		$(if $(DATASET_DIR),--dataset_dir=$(DATASET_DIR)) $(REPRODUCE_ARGS) 2>&1 \
+		| $(FILTER_TF_NOISE)
+
+# The task-correlation experiment (paper 004, docs/task_correlation.md): PROFILE=quick on the
+# embedded sample (CPU), PROFILE=paper with DATASET_DIR a converted BraTS dataset
+# (data_prep/brats.py), PROFILE=smoke to check the chain. There are no published numbers.
+reproduce-task-correlation: $(INSTALLED)
+	PYTHONUNBUFFERED=1 $(VENV_PYTHON) experiments/reproduce.py --paper=task_correlation --profile=$(PROFILE) \
+		--output_dir=$(TASK_CORRELATION_DIR) $(if $(DATASET_DIR),--dataset_dir=$(DATASET_DIR)) $(REPRODUCE_ARGS) 2>&1 \
 		| $(FILTER_TF_NOISE)
 
 tensorboard: $(INSTALLED)

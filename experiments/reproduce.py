@@ -1,6 +1,7 @@
 """Reproduce a paper's table or figure end to end: --paper=meta (the meta paper's Tables 1-5,
-lda_tf/papers/meta.py lists the steps) or --paper=lda (the LDA paper's Tables 1-5 and Figures 6-7,
-lda_tf/papers/lda/reproduce.py). The papers are listed in lda_tf/papers/registry.py.
+lda_tf/papers/meta.py lists the steps), --paper=lda (the LDA paper's Tables 1-5 and Figures 6-7,
+lda_tf/papers/lda/reproduce.py) or --paper=task_correlation (lda_tf/papers/task_correlation.py).
+The papers are listed in lda_tf/papers/registry.py.
 
     # The demo (what `make demo` runs): Table 1 in miniature on the embedded sample data, on a CPU:
     python experiments/reproduce.py --table=1 --profile=quick --output_dir=runs/demo
@@ -15,6 +16,9 @@ lda_tf/papers/lda/reproduce.py). The papers are listed in lda_tf/papers/registry
         --test_dir=/data/Set11 --output_dir=runs/lda
     # Figure 6 (GD-Net / AGD-Net / LDA) and Figure 7 (convergence past the trained phases):
     python experiments/reproduce.py --paper=lda --figure=6 --profile=quick --output_dir=runs/lda
+
+    # Task-correlation meta-learning (paper 004; our experiment, no published numbers):
+    python experiments/reproduce.py --paper=task_correlation --profile=quick --output_dir=runs/tc
 
 Re-running the same command resumes (finished training runs are reused); --overwrite retrains this
 table's runs.
@@ -100,7 +104,8 @@ flags.DEFINE_string(
     "dataset_dir",
     None,
     "An already converted dataset (data_prep/): --paper=meta of the table's "
-    "contrast; --paper=lda --table=3 the brain images for CS-MRI (default: the embedded sample).",
+    "contrast; --paper=lda --table=3 the brain images for CS-MRI; --paper=task_correlation its images "
+    "(default: the embedded sample).",
 )
 flags.DEFINE_string(
     "train_dir",

@@ -9,7 +9,9 @@ from __future__ import annotations
 from lda_tf.papers.common import Registry, Reproduction
 from lda_tf.papers.lda.reproduce import LDAReproduction
 from lda_tf.papers.meta import MetaReproduction
+from lda_tf.papers.task_correlation import TaskCorrelationReproduction
 
 PAPERS: Registry[type[Reproduction]] = Registry(
-    "paper", {paper.paper: paper for paper in (MetaReproduction, LDAReproduction)}
+    "paper",
+    {paper.paper: paper for paper in (MetaReproduction, LDAReproduction, TaskCorrelationReproduction)},
 )

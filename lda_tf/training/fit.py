@@ -142,6 +142,9 @@ class Recipe(abc.ABC):
     unused: frozenset[str] = frozenset()
     required: frozenset[str] = frozenset()
     sections: frozenset[str] = frozenset()
+    # The Keras model whose train_step trains the network: LOATrainer, or a subclass taking the same
+    # arguments (network, mode, bilevel, magnitude_loss, **trainer_options()).
+    trainer_class: type[LOATrainer] = LOATrainer
 
     def __init__(self, config: TrainingConfig):
         self.config = config
@@ -323,7 +326,7 @@ def fit(recipe: Recipe) -> Path:
     datasets = recipe.datasets()
     with strategy.scope():
         network = recipe.build_network()
-        trainer = LOATrainer(
+        trainer = recipe.trainer_class(
             network,
             recipe.mode,
             config.bilevel or BilevelConfig(),
