@@ -14,6 +14,10 @@ TABLE_DIR ?= runs/brats_tables
 LOGDIR ?= runs
 # The LDA paper's experiments (make reproduce-lda EXPERIMENT=table1 ...): output, profile, images.
 LDA_DIR ?= runs/lda
+# The U-LDA paper's experiments (make reproduce-ulda EXPERIMENT=table2 ...): output, converted data.
+ULDA_DIR ?= runs/ulda
+# EXPERIMENT given on the command line (or in the environment), else U-LDA's default table2.
+ULDA_EXPERIMENT = $(if $(filter command line environment,$(origin EXPERIMENT)),$(EXPERIMENT),table2)
 EXPERIMENT ?= table1
 PROFILE ?= quick
 BRATS_URL := https://www.med.upenn.edu/sbia/brats2018/data.html
@@ -36,7 +40,7 @@ REPRODUCE_TABLES := reproduce-table1 reproduce-table2 reproduce-table3 reproduce
 PY_SOURCES := lda_tf experiments data_prep benchmarks tests setup.py
 
 .PHONY: install lint test test-slow demo tensorboard check-brats clean reproduce-lda reproduce-task-correlation \
-	$(REPRODUCE_TABLES)
+	reproduce-ulda $(REPRODUCE_TABLES)
 
 $(VENV_PYTHON):
 	$(PYTHON) -m venv $(VENV)
@@ -100,8 +104,20 @@ reproduce-lda: $(INSTALLED)
 # embedded sample (CPU), PROFILE=paper with DATASET_DIR a converted BraTS dataset
 # (data_prep/brats.py), PROFILE=smoke to check the chain. There are no published numbers.
 reproduce-task-correlation: $(INSTALLED)
-	PYTHONUNBUFFERED=1 $(VENV_PYTHON) experiments/reproduce.py --paper=task_correlation --profile=$(PROFILE) \
+	$(EXPERIMENT_ENV) $(VENV_PYTHON) experiments/reproduce.py --paper=task_correlation --profile=$(PROFILE) \
 		--output_dir=$(TASK_CORRELATION_DIR) $(if $(DATASET_DIR),--dataset_dir=$(DATASET_DIR)) $(REPRODUCE_ARGS) 2>&1 \
+		| $(FILTER_TF_NOISE)
+
+# One experiment of the U-LDA paper: EXPERIMENT=table1..table6, figure6 or figure7 (default table2);
+# PROFILE=quick (CPU, offline stand-ins: the embedded sample and scikit-image's images), paper or
+# smoke; DATA_ROOT the folder of converted datasets (fastmri_brain/, fastmri_knee/, cardiac/, ...;
+# docs/ulda.md), which the paper profile needs: without it, it stops at once naming what is missing.
+reproduce-ulda: $(INSTALLED)
+	@case "$(ULDA_EXPERIMENT)" in table[1-6]) which="--table=$(subst table,,$(ULDA_EXPERIMENT))";; \
+		figure[67]) which="--figure=$(subst figure,,$(ULDA_EXPERIMENT))";; \
+		*) echo "error: EXPERIMENT=$(ULDA_EXPERIMENT); expected table1..table6, figure6 or figure7" >&2; exit 2;; esac; \
+	$(EXPERIMENT_ENV) $(VENV_PYTHON) experiments/reproduce.py --paper=ulda $$which --profile=$(PROFILE) \
+		--output_dir=$(ULDA_DIR) $(if $(DATA_ROOT),--data_root=$(DATA_ROOT)) $(REPRODUCE_ARGS) 2>&1 \
 		| $(FILTER_TF_NOISE)
 
 tensorboard: $(INSTALLED)

@@ -158,6 +158,12 @@ class ULDAData:
     targets_in_init: bool = setting(
         False, help="Step 2: init_model already holds the target groups (an AUG stage)."
     )
+    domain_groups: bool = setting(
+        True,
+        help="One adapter and step-size group per domain; false: one g and one set of steps for all "
+        "domains (LDA on the pooled domains in Step 1, fine-tuned whole on the targets in Step 2: "
+        "Table 4's 'no adapter').",
+    )
     adapter_init: str = setting(
         "identity", help="How adapters start.", choices=("identity", "random", "copy")
     )
