@@ -303,18 +303,25 @@ class ULDAReproduction(common.Reproduction):
 
     def universal(self, transfer: Transfer, init: bool = True, stair: bool = False, **network) -> Path:
         """Step 1 (3.2) on the sources (with Init: after the per-domain LDA runs); ``network``
-        overrides (Tables 5-6: ``ssim_weight``, ``relu_delta``); ``stair``: Figure 6's runs."""
+        overrides (Tables 5-6: ``ssim_weight``, ``relu_delta``); ``stair``: Figure 6's runs. The
+        LDA runs of Init do not depend on the loss's SSIM weight: Table 5 reuses the main ones."""
         sources = transfer.sources(self.offline)
         overrides = {**network, **(self.profile.figure6 if stair else {})}
         name = f"{transfer.name}_universal_{'init' if init else 'noinit'}"
         name += "".join(f"_{k}{v:g}" if isinstance(v, float) else f"_{k}{v}" for k, v in network.items())
         name += "_stair" if stair and self.profile.figure6 else ""
         settings = {**self.profile.universal, "step": "universal", "init": "lda" if init else "none"}
+        chain = True
+        if init and set(overrides) == {"ssim_weight"}:
+            main = self.universal(transfer).parent.parent
+            lda = tuple(str(main / f"lda_domain{i + 1}" / "model.keras") for i in range(len(sources)))
+            settings.update(init="none", init_models=lda)
+            chain = False
 
         def config(directory):
             return self._ulda(directory, self.domains(transfer, sources), **{**settings, **overrides})
 
-        return self._train(name, config, chain=True)
+        return self._train(name, config, chain=chain)  # with Init: <run>/universal/model.keras
 
     def transfer_step(
         self, transfer: Transfer, universal: Path, aug: bool, targets=None, subset=None, seed=None, tag=""
