@@ -25,18 +25,21 @@ from tests.training.helpers import TASKS, meta_batches  # noqa: E402
 def after_two_steps(model: str, strategy) -> tuple[list, np.ndarray]:
     keras.utils.set_random_seed(0)
     with strategy.scope():
-        # No branch (residual policy), so that float32 sums in another order cannot flip a phase's
-        # choice between u and v: the logits' SGD step shows the hypergradient itself.
-        network = UnrolledLOA(MRISampling(name="measurement"), num_phases=2, policy="residual")
+        # No branch to flip (residual policy) and a smooth g (relu_delta 0.1): float32 sums in another
+        # order must not change the result beyond rounding (with a large virtual step at a kink of
+        # the smoothed ReLU, eager and traced evaluations on one device already differed by 4 %).
+        network = UnrolledLOA(
+            MRISampling(name="measurement"), num_phases=2, policy="residual", relu_delta=0.1
+        )
         if model == "matrix":
             network = TaskSpecificUnrolled.replicate(network, len(TASKS))
         trainer = TaskCorrelationTrainer(
             network,
-            correlation=TaskCorrelationConfig(model=model, virtual_learning_rate=0.05),
+            correlation=TaskCorrelationConfig(model=model),
             num_train_tasks=len(TASKS),
             num_validation_tasks=len(TASKS),
         )
-        trainer.compile(keras.optimizers.Adam(1e-2), keras.optimizers.SGD(1.0))
+        trainer.compile(keras.optimizers.Adam(1e-2), keras.optimizers.SGD(10.0))
     first, second = list(meta_batches().take(2))  # fixed in advance (see mirrored_check.py)
     data = tf.data.Dataset.from_tensors(first).concatenate(tf.data.Dataset.from_tensors(second))
     trainer.fit(data, epochs=1, steps_per_epoch=2, verbose=0)
