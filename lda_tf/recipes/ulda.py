@@ -224,6 +224,7 @@ def _lda_settings(config: RunConfig, domain) -> dict:
         image_every=config.image_every,
         verbose=config.verbose,
         jit_compile=config.jit_compile,
+        gradient=config.gradient,
         overwrite=config.overwrite,
     )
 
