@@ -3,9 +3,10 @@ omega step separately, and the whole Algorithm 2 step), with the naive formulati
 
     # The reference configuration (batch 8, 160x180, 11 phases, l=3, d=4), both policies:
     python benchmarks/bench_model.py --policies=residual,meta
-    # The cost of determinism (on by default in the library), forward, conventional and bilevel step:
-    python benchmarks/bench_model.py --deterministic=false,true --policies=meta --gradients=explicit \
-        --measures=forward,conventional,meta_step
+    # The cost of determinism (on by default in the library; with oneDNN's kernels off as well,
+    # docs/reproducibility.md), forward, conventional and bilevel step:
+    python benchmarks/bench_model.py --deterministic=false,true --onednn=default,false \
+        --policies=meta --gradients=explicit --measures=forward,conventional,meta_step
     # XLA on and off, CSV as well:
     python benchmarks/bench_model.py --xla=false,true --csv=benchmarks/results/model.csv
     # Scaling of time and memory in phases, image size and batch (CSV + PNG in benchmarks/results/):
@@ -61,6 +62,12 @@ flags.DEFINE_list(
     "deterministic",
     ["true"],
     "Determinism values to time (true: the library's default, lda_tf/determinism.py; false: TensorFlow's).",
+)
+flags.DEFINE_list(
+    "onednn",
+    ["default"],
+    "oneDNN kernels to time (default: TensorFlow's, on for x86 CPUs; false: off, TensorFlow's own "
+    "kernels), passed to each configuration's process as TF_ENABLE_ONEDNN_OPTS.",
 )
 flags.DEFINE_list("measures", list(MEASURES), f"Which of {MEASURES}.")
 flags.DEFINE_list(
@@ -227,6 +234,7 @@ def _configurations() -> list[dict]:
         FLAGS.gradients,
         deterministic,
         FLAGS.recompute,
+        FLAGS.onednn,
     )
     return [
         dict(
@@ -238,6 +246,7 @@ def _configurations() -> list[dict]:
             gradients=g,
             deterministic=d,
             recompute=r,
+            onednn=i,
             network=FLAGS.network,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
@@ -245,13 +254,17 @@ def _configurations() -> list[dict]:
             warmup=FLAGS.warmup,
             repeats=FLAGS.repeats,
         )
-        for b, t, s, p, x, g, d, r in combos
+        for b, t, s, p, x, g, d, r, i in combos
     ]
 
 
 def _run_in_subprocess(config: dict) -> list[dict]:
     command = [sys.executable, __file__, f"--config={json.dumps(config)}"]
-    result = subprocess.run(command, capture_output=True, text=True)
+    environment = dict(os.environ)
+    environment.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    if config.get("onednn", "default") != "default":
+        environment["TF_ENABLE_ONEDNN_OPTS"] = "1" if config["onednn"].lower() in ("true", "1") else "0"
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise RuntimeError(f"configuration {config} failed:\n{result.stderr[-3000:]}")
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -267,6 +280,7 @@ def _add_speedups(results: list[dict]) -> None:
         r["xla"],
         r["deterministic"],
         r["recompute"],
+        r.get("onednn", "default"),
         r["measure"],
     )
     reference = {key(r): r["median_s"] for r in results if r["gradients"] == "autodiff"}

@@ -1,6 +1,8 @@
 """Reproduce a paper's table or figure end to end: --paper=meta (the meta paper's Tables 1-5,
-lda_tf/papers/meta.py lists the steps) or --paper=lda (the LDA paper's Tables 1-5 and Figures 6-7,
-lda_tf/papers/lda/reproduce.py). The papers are listed in lda_tf/papers/registry.py.
+lda_tf/papers/meta.py lists the steps), --paper=lda (the LDA paper's Tables 1-5 and Figures 6-7,
+lda_tf/papers/lda/reproduce.py), --paper=ulda (the U-LDA paper's Tables 1-6 and Figures 6-7,
+lda_tf/papers/ulda/reproduce.py) or --paper=task_correlation (lda_tf/papers/task_correlation.py).
+The papers are listed in lda_tf/papers/registry.py.
 
     # The demo (what `make demo` runs): Table 1 in miniature on the embedded sample data, on a CPU:
     python experiments/reproduce.py --table=1 --profile=quick --output_dir=runs/demo
@@ -15,6 +17,15 @@ lda_tf/papers/lda/reproduce.py). The papers are listed in lda_tf/papers/registry
         --test_dir=/data/Set11 --output_dir=runs/lda
     # Figure 6 (GD-Net / AGD-Net / LDA) and Figure 7 (convergence past the trained phases):
     python experiments/reproduce.py --paper=lda --figure=6 --profile=quick --output_dir=runs/lda
+
+    # The U-LDA paper: Table 2 (cross-sampling) on the embedded sample, quick CPU profile, offline:
+    python experiments/reproduce.py --paper=ulda --table=2 --profile=quick --output_dir=runs/ulda
+    # ... by the paper's protocol on converted datasets (data_prep/fastmri.py, data_prep/images.py):
+    python experiments/reproduce.py --paper=ulda --table=1 --profile=paper --data_root=data/ulda \
+        --output_dir=runs/ulda
+
+    # Task-correlation meta-learning (paper 004; our experiment, no published numbers):
+    python experiments/reproduce.py --paper=task_correlation --profile=quick --output_dir=runs/tc
 
 Re-running the same command resumes (finished training runs are reused); --overwrite retrains this
 table's runs.
@@ -100,7 +111,8 @@ flags.DEFINE_string(
     "dataset_dir",
     None,
     "An already converted dataset (data_prep/): --paper=meta of the table's "
-    "contrast; --paper=lda --table=3 the brain images for CS-MRI (default: the embedded sample).",
+    "contrast; --paper=lda --table=3 the brain images for CS-MRI; --paper=task_correlation its images "
+    "(default: the embedded sample).",
 )
 flags.DEFINE_string(
     "train_dir",
@@ -113,6 +125,13 @@ flags.DEFINE_string(
     None,
     "--paper=lda: folder of test images (the paper: Set11); default: other "
     "scikit-image images, labelled 'not Set11'.",
+)
+flags.DEFINE_string(
+    "data_root",
+    None,
+    "--paper=ulda: the folder holding the converted datasets (fastmri_brain/, fastmri_knee/, cardiac/, "
+    "prostate/, imagenet/, cifar10/, stanford2d/; lda_tf/papers/ulda/data.py); default: offline "
+    "stand-ins (quick and smoke profiles).",
 )
 flags.DEFINE_integer("seed", 0, "Seed of initialisation and data order.")
 flags.DEFINE_integer(

@@ -12,8 +12,14 @@ the result is bit-identical in every process, with oneDNN on or off. So determin
 op determinism (every kernel deterministic, or an error naming the op) plus that one pass off.
 Its cost is in ``benchmarks/README.md``.
 
-A process that has turned determinism on keeps it (TensorFlow has no public switch back);
-``deterministic=False`` leaves TensorFlow's defaults in a fresh process, as the binaries are.
+One case needs more, and it cannot be set from here: the release row's training
+(``lda_tf.recipes.MetaRelease``) still ended with weights differing in the last bits between
+processes (from its third batch on, two outcomes, about one process in two). It was bit-identical
+with oneDNN's kernels off (``TF_ENABLE_ONEDNN_OPTS=0``, read by TensorFlow when it starts; 3 and 6
+batches, measured), not with ``TF_NUM_INTEROP_THREADS=1`` nor the threading API. oneDNN off costs
+2-4x in time, so it is not the default: ``make demo ONEDNN=0`` sets it, and every run records the
+numerics-relevant environment (``lda_tf.provenance``). Meta, conventional and adaptation training
+were bit-identical with oneDNN on.
 """
 
 from __future__ import annotations

@@ -95,3 +95,26 @@ def nmse_tf(target: tf.Tensor, recon: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(tf.square(recon - target), axis=(-2, -1)) / tf.reduce_sum(
         tf.square(target), axis=(-2, -1)
     )
+
+
+def volume_metrics(target, recon) -> dict[str, float]:
+    """PSNR, SSIM and NMSE of a reconstructed volume ``[slices, H, W]`` as fastMRI's
+    ``evaluate.py`` computes them (its leaderboard's conventions, not SPEC 6's per-image ones):
+    the peak is the volume's ``max|target|``; PSNR and NMSE are over the whole volume; SSIM is the
+    mean over slices of scikit-image's default SSIM (7x7 uniform window, sample covariances) with
+    ``data_range`` that peak."""
+    target, recon = np.abs(np.asarray(target, np.float64)), np.abs(np.asarray(recon, np.float64))
+    if target.shape != recon.shape or target.ndim != 3:
+        raise ValueError(
+            f"volume metrics need two [S, H, W] volumes of one shape; got {target.shape}, {recon.shape}"
+        )
+    peak = target.max()
+    with np.errstate(divide="ignore"):  # a perfect reconstruction has PSNR inf
+        psnr_value = float(skmetrics.peak_signal_noise_ratio(target, recon, data_range=peak))
+    return {
+        "psnr": psnr_value,
+        "ssim": float(
+            np.mean([skmetrics.structural_similarity(t, r, data_range=peak) for t, r in zip(target, recon)])
+        ),
+        "nmse": float(np.sum((target - recon) ** 2) / np.sum(target**2)),
+    }

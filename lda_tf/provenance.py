@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,14 @@ from pathlib import Path
 import lda_tf
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+# Environment variables TensorFlow reads when it starts that change results' round-off
+# (docs/reproducibility.md): recorded with every run.
+NUMERICS_ENVIRONMENT = (
+    "TF_NUM_INTEROP_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "OMP_NUM_THREADS",
+)
 
 
 def git_commit() -> str:
@@ -40,5 +49,6 @@ def run_record(tool: str, settings: dict) -> dict:
         "lda_tf_version": lda_tf.__version__,
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
+        "environment": {name: os.environ[name] for name in NUMERICS_ENVIRONMENT if name in os.environ},
         "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -4,17 +4,25 @@ processes (one per core), and their outputs must be bit-identical."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run_twice(arguments: list[list[str]]) -> list[str]:
+def _run_twice(arguments: list[list[str]], environment: dict[str, str] | None = None) -> list[str]:
     processes = [
         subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(environment or {})},
         )
         for args in arguments
     ]
@@ -31,6 +39,21 @@ def test_training_steps_are_bit_identical_across_processes():
     first, second = (
         json.loads(line.removeprefix("RESULT "))
         for stdout in _run_twice([[check, "deterministic"]] * 2)
+        for line in stdout.splitlines()
+        if line.startswith("RESULT ")
+    )
+    assert first == second
+
+
+@pytest.mark.slow
+def test_release_training_is_bit_identical_across_processes_with_onednn_off(tmp_path):
+    """The release row's training (tests/training/release_determinism_check.py) under
+    op determinism and oneDNN's kernels off (``make demo ONEDNN=0``). Slow (about 2 minutes)."""
+    check = "tests/training/release_determinism_check.py"
+    runs = [[check, str(tmp_path / name)] for name in ("first", "second")]
+    first, second = (
+        line
+        for stdout in _run_twice(runs, {"TF_ENABLE_ONEDNN_OPTS": "0"})
         for line in stdout.splitlines()
         if line.startswith("RESULT ")
     )

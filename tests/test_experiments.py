@@ -84,6 +84,36 @@ def _cases(tmp):
             ],
             "--tv_weight must be a positive finite number; got nan",
         ),
+        "export garbage model": (
+            ["export.py", f"--model={garbage}", f"--output_dir={tmp / 'x'}"],
+            f"--model {garbage}: not a readable Keras model file (",
+        ),
+        "export output is a file": (
+            ["export.py", f"--model={garbage}", f"--output_dir={tmp / 'file'}"],
+            "is a file",
+        ),
+        "reconstruct input that is no scan": (
+            ["reconstruct.py", "--model=zero_filling", f"--inputs={garbage}", f"--output_dir={tmp / 'r'}"],
+            "--inputs " + str(garbage) + ": not a fastMRI .h5 or a NIfTI",
+        ),
+        "reconstruct folder without scans": (
+            [
+                "reconstruct.py",
+                f"--model={tmp / 'none.keras'}",
+                f"--inputs={tmp}",
+                f"--output_dir={tmp / 'r'}",
+            ],
+            "a folder without .h5, .nii or .nii.gz files",
+        ),
+        "reconstruct output under a file": (
+            [
+                "reconstruct.py",
+                "--model=zero_filling",
+                f"--inputs={tmp}",
+                f"--output_dir={tmp / 'file' / 'r'}",
+            ],
+            "which is a file",
+        ),
         "reproduce output is a file": (
             ["reproduce.py", "--table=1", "--profile=smoke", f"--output_dir={tmp / 'file'}"],
             "is a file",

@@ -198,18 +198,22 @@ def cross_task_batches(
     seed: int = 0,
     noise_snr_db: float | None = None,
     deterministic: bool = True,
+    val_tasks: Sequence[Task] | None = None,
 ) -> tf.data.Dataset:
-    """Endless cross-task batches ``{"train": ..., "val": ...}`` for Algorithm 2 (module docstring)."""
-    if not tasks:
+    """Endless cross-task batches ``{"train": ..., "val": ...}`` for Algorithm 2 (module docstring).
+    ``val_tasks``: the tasks of the ``"val"`` half, indexed from 0 (default: ``tasks``; the
+    task-correlation model's validation tasks may differ from its training tasks)."""
+    val_tasks = tasks if val_tasks is None else val_tasks
+    if not tasks or not val_tasks:
         raise ValueError("cross_task_batches needs at least one task")
     if train_per_task < 1 or val_per_task < 1:
         raise ValueError(f"J_tr and J_val must be >= 1; got {train_per_task}, {val_per_task}")
     halves = {}
-    for offset, (name, images, per_task) in enumerate(
-        [("train", train_images, train_per_task), ("val", val_images, val_per_task)]
+    for offset, (name, images, per_task, half_tasks) in enumerate(
+        [("train", train_images, train_per_task, tasks), ("val", val_images, val_per_task, val_tasks)]
     ):
         halves[name] = _interleaved(
-            [images] * len(tasks), tasks, per_task, seed + 1000 * offset, 0, noise_snr_db
+            [images] * len(half_tasks), half_tasks, per_task, seed + 1000 * offset, 0, noise_snr_db
         )
     batches = tf.data.Dataset.zip(halves)
     return batches.prefetch(tf.data.AUTOTUNE).with_options(_options(deterministic))

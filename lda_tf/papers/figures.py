@@ -5,7 +5,9 @@
   the zoomed-in box, and the pointwise error ``| |x| - |xhat| |`` on one colour scale shared by all
   panels (with a colour bar); the last row shows the sampling masks. Magnitudes are shown on the
   ground truth's grey scale.
-- :func:`psnr_versus_phases`: the LDA paper's Figure 6 (PSNR versus phase number).
+- :func:`psnr_versus_phases`: the LDA paper's Figure 6 (PSNR versus phase number; any measure
+  with ``ylabel``: the U-LDA paper's Figure 6, NCC and CKA).
+- :func:`grouped_bars`: the U-LDA paper's Figure 7 (mean +- std bars per method and setting).
 - :func:`convergence`: the LDA paper's Figures 7-8 (convergence past the trained phases).
 """
 
@@ -107,7 +109,9 @@ def comparison_figure(
     return save_png(figure, path, dpi=110, tight=False)
 
 
-def psnr_versus_phases(curves: dict[str, dict[int, float]], title: str, path: str | os.PathLike) -> Path:
+def psnr_versus_phases(
+    curves: dict[str, dict[int, float]], title: str, path: str | os.PathLike, ylabel: str = "PSNR (dB)"
+) -> Path:
     """One line per curve ``{label: {phases: mean PSNR}}`` (Figure 6)."""
     figure, axes = plt.subplots(figsize=(5, 3.6))
     for label, curve in curves.items():
@@ -115,10 +119,35 @@ def psnr_versus_phases(curves: dict[str, dict[int, float]], title: str, path: st
         axes.plot(phases, [curve[k] for k in phases], marker="o", label=label)
     axes.set_xticks(sorted({k for curve in curves.values() for k in curve}))
     axes.set_xlabel("phase number K")
-    axes.set_ylabel("PSNR (dB)")
+    axes.set_ylabel(ylabel)
     axes.set_title(title, fontsize=9)
     axes.grid(alpha=0.3)
     axes.legend()
+    return save_png(figure, path)
+
+
+def grouped_bars(
+    values: dict[str, dict[str, tuple[float, float]]], title: str, path: str | os.PathLike, ylabel: str
+) -> Path:
+    """Bars ``{method: {setting: (mean, std)}}``: one group per setting, one bar per method, the std
+    as an error bar (Figure 7 of the U-LDA paper)."""
+    methods = list(values)
+    settings = list(dict.fromkeys(s for by_setting in values.values() for s in by_setting))
+    figure, axes = plt.subplots(figsize=(1.2 + 1.1 * len(settings) * max(1, len(methods)) / 3, 3.6))
+    width = 0.8 / max(1, len(methods))
+    for index, method in enumerate(methods):
+        positions = [k + (index - (len(methods) - 1) / 2) * width for k in range(len(settings))]
+        means = [values[method].get(s, (np.nan, 0.0))[0] for s in settings]
+        stds = [values[method].get(s, (np.nan, 0.0))[1] for s in settings]
+        axes.bar(positions, means, width, yerr=stds, capsize=3, label=METHOD_LABELS.get(method, method))
+    finite = [m for by_setting in values.values() for m, _ in by_setting.values() if np.isfinite(m)]
+    if finite:
+        axes.set_ylim(min(finite) - 2.0, max(finite) + 1.5)
+    axes.set_xticks(range(len(settings)), settings)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title, fontsize=9)
+    axes.grid(alpha=0.3, axis="y")
+    axes.legend(fontsize=7)
     return save_png(figure, path)
 
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 from lda_tf.papers.common import Registry, Reproduction
 from lda_tf.papers.lda.reproduce import LDAReproduction
 from lda_tf.papers.meta import MetaReproduction
+from lda_tf.papers.task_correlation import TaskCorrelationReproduction
+from lda_tf.papers.ulda.reproduce import ULDAReproduction
 
 PAPERS: Registry[type[Reproduction]] = Registry(
-    "paper", {paper.paper: paper for paper in (MetaReproduction, LDAReproduction)}
+    "paper",
+    {
+        paper.paper: paper
+        for paper in (MetaReproduction, LDAReproduction, ULDAReproduction, TaskCorrelationReproduction)
+    },
 )

@@ -34,6 +34,9 @@ METHOD_LABELS = {
     "conventional": "Conventional",
     "meta": "Meta-learning",
     "release": "Release as run",
+    "uniform": "Uniform weights",  # the task-correlation experiment (lda_tf.papers.task_correlation)
+    "vector": "Task correlation, vector",
+    "matrix": "Task correlation, matrix",
 }
 TABLE_COLUMNS = (
     "ratio",

@@ -12,6 +12,8 @@ adaptation   :class:`SupervisedOmega` omega of unseen tasks, theta frozen (5.4)
 block_cs     :class:`BlockCS`        block CS of natural images (LDA paper 4.2.1-2)
 ulda         :class:`ULDARecipe`     U-LDA Step 1 (universal) or Step 2 (transfer);
                                      :func:`train_ulda` runs the Init / AUG chains
+task_corr... :class:`TaskCorrelation` ``task_correlation``: Algorithm 1 of paper 004,
+                                     task-correlation weights (vector / matrix model)
 ============ ======================= =================================================
 """
 
@@ -24,15 +26,18 @@ from lda_tf.recipes.config import (
     BlockCSData,
     MRIData,
     RunConfig,
+    TaskCorrelationData,
     adaptation_config,
     block_cs_config,
     conventional_config,
     lda_mri_config,
     meta_config,
     meta_release_config,
+    task_correlation_config,
     ulda_config,
 )
 from lda_tf.recipes.mri import MetaBilevel, MetaRelease, SupervisedOmega, SupervisedTheta
+from lda_tf.recipes.task_correlation import TaskCorrelation
 from lda_tf.recipes.ulda import ULDARecipe, train_ulda
 from lda_tf.training.config import (
     NetworkConfig,
@@ -45,7 +50,15 @@ from lda_tf.training.fit import fit
 
 RECIPES = {
     recipe.name: recipe
-    for recipe in (MetaBilevel, MetaRelease, SupervisedTheta, SupervisedOmega, BlockCS, ULDARecipe)
+    for recipe in (
+        MetaBilevel,
+        MetaRelease,
+        SupervisedTheta,
+        SupervisedOmega,
+        BlockCS,
+        ULDARecipe,
+        TaskCorrelation,
+    )
 }
 
 
@@ -66,6 +79,7 @@ __all__ = [
     "RunConfig",
     "SettingsMismatch",
     "StairConfig",
+    "TaskCorrelationData",
     "adaptation_config",
     "block_cs_config",
     "conventional_config",
@@ -73,6 +87,7 @@ __all__ = [
     "lda_paper_network",
     "meta_config",
     "meta_release_config",
+    "task_correlation_config",
     "train",
     "train_ulda",
     "ulda_config",

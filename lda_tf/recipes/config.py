@@ -19,8 +19,9 @@ from lda_tf.training.config import (
     setting,
     ulda_paper_network,
 )
+from lda_tf.training.task_correlation import SETTINGS_PREFIX, TaskCorrelationConfig
 
-RECIPE_NAMES = ("meta", "meta_release", "conventional", "adaptation", "block_cs", "ulda")
+RECIPE_NAMES = ("meta", "meta_release", "conventional", "adaptation", "block_cs", "ulda", "task_correlation")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -57,6 +58,27 @@ class MRIData:
                     f"argument `crop` must be HEIGHT,WIDTH with positive integers; got {self.crop}"
                 )
             object.__setattr__(self, "crop", tuple(self.crop))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TaskCorrelationData(MRIData):
+    """:class:`MRIData` whose ``tasks`` are the training tasks of the task-correlation model (the
+    rows of ``W``) and ``validation_tasks`` its validation tasks (the columns; default: the same)."""
+
+    validation_tasks: tuple[Task, ...] | None = setting(
+        None,
+        help="Validation tasks of Algorithm 1 (the columns of W), TYPE:PERCENT[:SEED],...; "
+        "default: the training tasks.",
+        parse=parse_tasks,
+        format=format_tasks,
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.validation_tasks is not None:
+            if not self.validation_tasks:
+                raise ValueError("argument `validation_tasks` is empty; e.g. radial:15,radial:25")
+            object.__setattr__(self, "validation_tasks", tuple(self.validation_tasks))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -136,6 +158,12 @@ class ULDAData:
     targets_in_init: bool = setting(
         False, help="Step 2: init_model already holds the target groups (an AUG stage)."
     )
+    domain_groups: bool = setting(
+        True,
+        help="One adapter and step-size group per domain; false: one g and one set of steps for all "
+        "domains (LDA on the pooled domains in Step 1, fine-tuned whole on the targets in Step 2: "
+        "Table 4's 'no adapter').",
+    )
     adapter_init: str = setting(
         "identity", help="How adapters start.", choices=("identity", "random", "copy")
     )
@@ -163,8 +191,15 @@ class RunConfig(TrainingConfig):
     """One training run: the procedure (:data:`RECIPE_NAMES`), generic settings, data."""
 
     recipe: str = setting("meta", help="The training procedure.", choices=RECIPE_NAMES)
-    data: MRIData | BlockCSData | ULDAData = setting(MRIData())
-    init_model: str | None = setting(None, help="The meta-trained model.keras whose theta is frozen.")
+    data: MRIData | BlockCSData | ULDAData | TaskCorrelationData = setting(MRIData())
+    init_model: str | None = setting(
+        None,
+        help="A trained model.keras to start from (adaptation: the meta-trained network whose theta is "
+        "frozen).",
+    )
+    task_correlation: TaskCorrelationConfig | None = setting(
+        None, help="Algorithm 1 of the task-correlation paper", prefix=SETTINGS_PREFIX
+    )
 
 
 # ------------------------------------------------------------------------------------ presets
@@ -240,6 +275,20 @@ def lda_mri_config(output_dir: str, ratio: float, **settings) -> RunConfig:
         data=MRIData(tasks=(Task("radial", ratio / 100),), batch_size=4),
     )
     return _warm_start(base, settings)
+
+
+def task_correlation_config(output_dir: str, **settings) -> RunConfig:
+    """Task-correlation bilevel training, Algorithm 1 of paper 004 (``lda_tf.recipes.TaskCorrelation``,
+    docs/task_correlation.md): the vector model with the look-ahead hypergradient on the meta
+    paper's tasks (radial 10-40 %, validation tasks the same), its network (11 phases), 100 epochs
+    of 1 + 1 images per task, Adam 1e-3 for theta and the logits (digest B2.5)."""
+    base = RunConfig(
+        output_dir=output_dir,
+        recipe="task_correlation",
+        task_correlation=TaskCorrelationConfig(),
+        data=TaskCorrelationData(),
+    )
+    return base.replace(**settings)
 
 
 def block_cs_config(output_dir: str, ratio: float, learned: bool = False, **settings) -> RunConfig:

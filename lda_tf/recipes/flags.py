@@ -29,7 +29,12 @@ from lda_tf.training.config import Leaf, leaves
 
 FLAGS = flags.FLAGS
 Preset = Callable[..., RunConfig]
-OPTIONAL_SECTIONS = ("network", "stair", "bilevel")  # flags only for recipes that use them
+OPTIONAL_SECTIONS = (
+    "network",
+    "stair",
+    "bilevel",
+    "task_correlation",
+)  # flags only for recipes that use them
 NOT_FLAGS = frozenset({"recipe", "preset"})  # the binary and its preset fix these
 
 

@@ -33,6 +33,7 @@ class MRIRecipe(Recipe):
             raise ValueError(f"recipe {self.name!r} trains on MRIData; got {type(config.data).__name__}")
         self.data: MRIData = config.data
         self.tasks = list(self.data.tasks)
+        self.validation_tasks = self.tasks  # of the "val" half of cross-task batches
         self.verified = False
 
     def images(self, split: str) -> np.ndarray:
@@ -62,10 +63,23 @@ class MetaBilevel(MRIRecipe):
         train, val = self.images("train"), self.images("val")
         steps = self.config.steps_per_epoch or steps_per_epoch(len(train), data.train_per_task)
         batches = cross_task_batches(
-            train, val, self.tasks, data.train_per_task, data.val_per_task, seed, data.noise_snr_db
+            train,
+            val,
+            self.tasks,
+            data.train_per_task,
+            data.val_per_task,
+            seed,
+            data.noise_snr_db,
+            val_tasks=self.validation_tasks,
         )
         validation = cross_task_batches(
-            train, val, self.tasks, data.val_per_task, data.val_per_task, seed + 1
+            train,
+            val,
+            self.tasks,
+            data.val_per_task,
+            data.val_per_task,
+            seed + 1,
+            val_tasks=self.validation_tasks,
         ).take(-(-len(val) // data.val_per_task))
         examples = next(iter(validation))["val"]  # one validation example per task
         return Datasets(batches, validation, steps, examples)

@@ -127,7 +127,7 @@ class UniversalStep:
         network = self.config.network.build(
             MRISampling(name="measurement"),
             num_tasks=0,
-            num_domains=len(data.domains),
+            num_domains=len(data.domains) if data.domain_groups else 0,
             adapter_init=data.adapter_init,
             activate_last=data.activate_last,
         )
@@ -138,7 +138,9 @@ class UniversalStep:
 
 class TransferStep:
     """Step 2 (3.3): ``init_model``'s ``g`` and groups frozen, a new group per target domain; with
-    ``targets_in_init`` the init model's last groups are already the targets' (an AUG stage)."""
+    ``targets_in_init`` the init model's last groups are already the targets' (an AUG stage).
+    Without ``domain_groups``: the whole ``init_model`` (a network without groups) is fine-tuned on
+    the targets (the LDA baseline "fine-tuned on the target", Table 4's "no adapter")."""
 
     def __init__(self, config: RunConfig):
         self.config, self.data = config, config.data
@@ -146,6 +148,14 @@ class TransferStep:
             raise ValueError("argument `init_model` is needed for `step` transfer: the universal model.keras")
         self.init = outputs.load_model(config.init_model, "init_model")
         targets = len(self.data.domains)
+        if not self.data.domain_groups:
+            if self.init.num_domains:
+                raise ValueError(
+                    f"argument `init_model` {config.init_model} has domain groups; `domain_groups` false "
+                    "fine-tunes a network without them"
+                )
+            self.first_domain = 0
+            return
         if not self.init.num_domains:
             raise ValueError(f"argument `init_model` {config.init_model} has no domain groups (not U-LDA)")
         self.first_domain = self.init.num_domains - (targets if self.data.targets_in_init else 0)
@@ -156,7 +166,9 @@ class TransferStep:
             )
 
     def build_network(self) -> UnrolledLOA:
-        if not self.data.targets_in_init:
+        if not self.data.domain_groups:
+            network = self.init
+        elif not self.data.targets_in_init:
             network = self.init.for_new_domains(len(self.data.domains))
         else:
             network = self.init
@@ -221,7 +233,9 @@ def _lda_settings(config: RunConfig, domain) -> dict:
         downsample=data.downsample,
         batch_size=data.per_domain,
         checkpoint_every=config.checkpoint_every,
+        validation_every=config.validation_every,
         image_every=config.image_every,
+        deterministic=config.deterministic,
         verbose=config.verbose,
         jit_compile=config.jit_compile,
         gradient=config.gradient,

@@ -159,8 +159,9 @@ class TrainingConfig:
     )
     distribute: str = setting(
         "none",
-        help="mirrored: tf.distribute.MirroredStrategy over all GPUs.",
-        choices=("none", "mirrored"),
+        help="mirrored: tf.distribute.MirroredStrategy over all GPUs; multi_worker: "
+        "tf.distribute.MultiWorkerMirroredStrategy over the hosts TF_CONFIG names (README).",
+        choices=("none", "mirrored", "multi_worker"),
         change="runtime",
     )
     # XLA for the train / test steps: "auto" is Keras's rule (on with a GPU and no distribution

@@ -24,6 +24,14 @@ renamed over it only at the end, so a failed or killed overwrite leaves the old 
 next run removes such a stale partial directory). A resume starts from the newest *intact*
 checkpoint (:func:`lda_tf.training.checkpoint.newest_intact`), and a run whose final weights are
 not finite raises :class:`NonFiniteWeights` instead of writing ``model.keras``.
+
+Several hosts (``distribute="multi_worker"``, :func:`distribution_strategy`): every worker runs
+the same ``fit`` with the same settings and the same ``output_dir``, on a filesystem they share.
+The chief (worker 0) alone writes the run directory (``config.json``, checkpoints, logs,
+``model.keras``); the other workers check the same directory, restore the chief's newest
+checkpoint on a resume, and write their own checkpoints and logs (TensorFlow's collective saves
+need every worker) into a scratch directory of their own, removed at the end. Each worker reads
+its part of every global batch (``tf.data`` data sharding).
 """
 
 from __future__ import annotations
@@ -32,7 +40,9 @@ import abc
 import dataclasses
 import datetime
 import json
+import os
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -42,6 +52,7 @@ import tensorflow as tf
 
 from lda_tf import determinism
 from lda_tf.atomic import atomic_file, check_not_file, remove_stale, save_model, staging, swap
+from lda_tf.checks import check_choice
 from lda_tf.loa.model import UnrolledNetwork
 from lda_tf.outputs import CONFIG, read_record
 from lda_tf.provenance import run_record
@@ -54,6 +65,52 @@ from lda_tf.training.trainer import LOATrainer
 # What a start writes before its first checkpoint (a directory holding only these and no checkpoint
 # starts afresh: the start failed or was killed; nothing trained is lost).
 START_UP_FILES = frozenset({CONFIG, "checkpoints", "logs", "history.csv"})
+STRATEGIES = ("none", "mirrored", "multi_worker")
+_MULTI_WORKER: list = []  # this process's MultiWorkerMirroredStrategy, once created
+
+
+def _check_tf_config() -> None:
+    """Raise unless ``TF_CONFIG`` names a cluster and this worker's task in it."""
+    example = (
+        '{"cluster": {"worker": ["host0:12345", "host1:12345"]}, "task": {"type": "worker", "index": 0}}'
+    )
+    try:
+        tf_config = json.loads(os.environ["TF_CONFIG"])
+        cluster, task = tf_config["cluster"], tf_config["task"]
+        ok = cluster[task["type"]][task["index"]] is not None
+    except (KeyError, IndexError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            "argument `distribute` multi_worker needs the environment variable TF_CONFIG on every host, "
+            f"naming the cluster and this host's task in it, e.g. {example} (README, several hosts); got "
+            f"{os.environ.get('TF_CONFIG')!r}"
+        )
+
+
+def distribution_strategy(distribute: str) -> tf.distribute.Strategy:
+    """The strategy ``distribute`` names: ``none`` TensorFlow's default (one device),
+    ``mirrored`` ``MirroredStrategy`` over the visible GPUs, ``multi_worker``
+    ``MultiWorkerMirroredStrategy`` over the cluster the environment variable ``TF_CONFIG`` names.
+    TensorFlow sets up its collective operations only before its first operation, so a process
+    creates the multi-worker strategy once and first: :func:`fit` calls this before anything
+    else, and a program that runs TensorFlow operations before it calls this first."""
+    check_choice(distribute, STRATEGIES, "distribute")
+    if distribute == "none":
+        return tf.distribute.get_strategy()
+    if distribute == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if not _MULTI_WORKER:
+        _check_tf_config()
+        try:
+            _MULTI_WORKER.append(tf.distribute.MultiWorkerMirroredStrategy())
+        except RuntimeError as error:
+            raise ValueError(
+                f"argument `distribute` multi_worker: TensorFlow ran operations in this process before the "
+                f"strategy was created ({error}); call "
+                "lda_tf.training.fit.distribution_strategy('multi_worker') at the start of the program"
+            ) from None
+    return _MULTI_WORKER[0]
 
 
 class NonFiniteWeights(ValueError):
@@ -85,6 +142,9 @@ class Recipe(abc.ABC):
     unused: frozenset[str] = frozenset()
     required: frozenset[str] = frozenset()
     sections: frozenset[str] = frozenset()
+    # The Keras model whose train_step trains the network: LOATrainer, or a subclass taking the same
+    # arguments (network, mode, bilevel, magnitude_loss, **trainer_options()).
+    trainer_class: type[LOATrainer] = LOATrainer
 
     def __init__(self, config: TrainingConfig):
         self.config = config
@@ -117,8 +177,9 @@ def _now() -> str:
 class RunDirectory:
     """The state of ``output_dir`` and the stored settings it holds (read only until :meth:`start`)."""
 
-    def __init__(self, config: TrainingConfig):
+    def __init__(self, config: TrainingConfig, chief: bool = True):
         self.config = config
+        self.chief = chief  # False: a non-chief worker, which writes into ``scratch`` only
         self.path = Path(config.output_dir)
         self.record: dict | None = None  # the stored config.json, when the run is to be continued
         self.changes: list[tuple[str, object, object]] = []  # allowed setting changes of this invocation
@@ -126,18 +187,21 @@ class RunDirectory:
         # With overwrite of an existing run: the new run is built here, then renamed over ``path``.
         self.staging: Path | None = None
         self.resume_from: Path | None = None  # the newest intact checkpoint, when resuming
+        self.scratch: Path | None = None  # a non-chief worker's own directory (module docstring)
 
     @property
     def work(self) -> Path:
-        """Where this invocation writes: ``path``, or the staging directory of an overwrite."""
-        return self.staging or self.path
+        """Where this invocation writes: ``path``, the staging directory of an overwrite, or a
+        non-chief worker's scratch directory."""
+        return self.scratch or self.staging or self.path
 
     # ------------------------------------------------------------------ checks (no writes)
     def check(self) -> None:
         """Decide between fresh start, resume and reuse; raise for a directory that is not ours or
         a run trained under other settings."""
         path = self.path
-        remove_stale(path)  # our own leftovers of killed overwrites (puts a half-swapped run back)
+        if self.chief:  # a non-chief worker cannot tell the chief's live staging from a stale one
+            remove_stale(path)  # our own leftovers of killed overwrites (puts a half-swapped run back)
         check_not_file(path)
         if not path.exists():
             return
@@ -195,7 +259,11 @@ class RunDirectory:
 
     # ------------------------------------------------------------------ writes
     def start(self, tool: str) -> None:
-        """Clear what a fresh start replaces and record this invocation in ``config.json``."""
+        """Clear what a fresh start replaces and record this invocation in ``config.json`` (a
+        non-chief worker only makes its scratch directory)."""
+        if not self.chief:
+            self.scratch = Path(tempfile.mkdtemp(prefix=f"lda_tf-worker-{self.path.name}-"))
+            return
         if self.staging is not None:
             self.staging.mkdir(parents=True)
         elif self.fresh and self.path.exists():
@@ -220,11 +288,22 @@ class RunDirectory:
 
     def finish(self) -> None:
         """Mark the invocation finished; an overwrite's new run now replaces the old one."""
+        if not self.chief:
+            self.abandon()
+            return
         self.record["invocations"][-1]["finished_utc"] = _now()
         self._write()
         if self.staging is not None:
             swap(self.staging, self.path)
             self.staging = None
+
+    def abandon(self) -> None:
+        """After a failure (or a non-chief worker's end): remove what only this invocation wrote
+        (an overwrite's staging directory, a worker's scratch); the run stays as it was."""
+        for directory in (self.staging, self.scratch):
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+        self.staging = self.scratch = None
 
     def _write(self) -> None:
         with atomic_file(self.work / CONFIG) as handle:
@@ -234,20 +313,20 @@ class RunDirectory:
 def fit(recipe: Recipe) -> Path:
     """Train as ``recipe.config`` says (module docstring) -> the run's ``model.keras``."""
     config: TrainingConfig = recipe.config
-    run = RunDirectory(config)
+    strategy = distribution_strategy(config.distribute)  # first (multi-worker: before any operation)
+    run = RunDirectory(config, chief=strategy.extended.should_checkpoint)
     run.check()
+    if config.distribute == "multi_worker":
+        _check_workers_agree(strategy, run)
     model_path = run.path / "model.keras"
     if run.finished:
         return model_path
 
     determinism.configure(config.deterministic, config.seed)
     datasets = recipe.datasets()
-    strategy = (
-        tf.distribute.MirroredStrategy() if config.distribute == "mirrored" else tf.distribute.get_strategy()
-    )
     with strategy.scope():
         network = recipe.build_network()
-        trainer = LOATrainer(
+        trainer = recipe.trainer_class(
             network,
             recipe.mode,
             config.bilevel or BilevelConfig(),
@@ -271,10 +350,35 @@ def fit(recipe: Recipe) -> Path:
         save_model(network, output / "model.keras")
         run.finish()
     except BaseException:
-        if run.staging is not None:  # a failed overwrite: the old run stays as it was
-            shutil.rmtree(run.staging, ignore_errors=True)
+        run.abandon()  # a failed overwrite: the old run stays as it was
         raise
+    if config.distribute == "multi_worker":
+        _every_worker(strategy, 0)  # every worker returns once the chief has written the run
     return model_path
+
+
+def _every_worker(strategy: tf.distribute.Strategy, value: int) -> list[int]:
+    """Every worker's ``value``, in task order (a collective: each worker waits for the others)."""
+    local = strategy.run(lambda: tf.constant([value], tf.float32))
+    return [int(item) for item in strategy.gather(local, axis=0).numpy()]
+
+
+def _check_workers_agree(strategy: tf.distribute.Strategy, run: RunDirectory) -> None:
+    """Raise unless every worker found the same state of the run directory (a fresh start, the
+    same checkpoint to resume from, or a finished run): a directory the workers do not share, or
+    one that changed between their checks, would make them train different steps."""
+    state = -1 if run.finished else int(run.resume_from.name.split("-")[1]) if run.resume_from else 0
+    states = _every_worker(strategy, state)
+    if len(set(states)) > 1:
+        described = {-1: "finished", 0: "fresh start"}
+        listed = ", ".join(
+            f"worker {index}: {described.get(item, f'resume from ckpt-{item}')}"
+            for index, item in enumerate(states)
+        )
+        raise ValueError(
+            f"argument `output_dir` {run.path}: the workers found different runs there ({listed}); with "
+            "multi_worker every worker needs the same `output_dir` on a filesystem they share"
+        )
 
 
 def _check_finite(network: UnrolledNetwork, output: Path) -> None:
@@ -309,11 +413,16 @@ def _fit(trainer: LOATrainer, recipe: Recipe, datasets: Datasets, output: Path, 
             ),
         )
     steps = datasets.steps_per_epoch
+    train, validation = datasets.train, datasets.validation
+    if config.distribute == "multi_worker":  # each worker reads its part of every global batch
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        train, validation = train.with_options(options), validation.with_options(options)
     with warnings.catch_warnings():  # Keras warns that fit's shuffle does not apply to a tf.data input
         warnings.filterwarnings("ignore", message=".*shuffle=True.* was passed")
         trainer.fit(
-            datasets.train.skip(initial_epoch * steps),
-            validation_data=datasets.validation,
+            train.skip(initial_epoch * steps),
+            validation_data=validation,
             validation_freq=config.validation_every,
             epochs=config.epochs,
             initial_epoch=initial_epoch,

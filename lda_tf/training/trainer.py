@@ -24,6 +24,13 @@ Every optimizer step is gated (:func:`lda_tf.training.gated_update.apply_if`): a
 or gradients are not finite is skipped, weights and optimizer state untouched, and counted;
 :class:`lda_tf.training.callbacks.NonFiniteGuard` stops training after too many in a row.
 lambda, delta and the counters are non-trainable variables, saved with checkpoints.
+
+Under ``tf.distribute.MultiWorkerMirroredStrategy`` (several hosts) two things of Keras 3.15's
+``fit`` are bypassed (tensorflow/tensorflow#72388): its symbolic build of the first batch (one
+``strategy.reduce`` of the whole nested batch, which that strategy cannot do; the trainer is built
+at construction and its optimizers at ``compile``, so there is nothing to build), and its reduction
+of each step's logs along axis 0, which fails for a scalar: there the steps return each log as a
+``[1]`` tensor, which Keras reduces to the mean over the replicas, as under ``MirroredStrategy``.
 """
 
 from __future__ import annotations
@@ -43,6 +50,20 @@ from lda_tf.training.gated_update import apply_if
 from lda_tf.training.losses import LOSSES, REDUCTIONS, mse_ssim_loss, reconstruction_loss
 
 MODES = ("meta", "conventional", "adaptation")
+
+
+def _multi_worker(strategy) -> bool:
+    """Keras's test for the multi-worker path of its log reduction (module docstring)."""
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
+        strategy.extended._in_multi_worker_mode()
+    )
+
+
+def _reducible(logs: dict) -> dict:
+    """Each log as a ``[1]`` tensor under several workers (module docstring), else as it is."""
+    if not _multi_worker(tf.distribute.get_strategy()):
+        return logs
+    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
 
 
 def _all_finite(tensors) -> tf.Tensor:
@@ -148,6 +169,12 @@ class LOATrainer(keras.Model):
 
     def call(self, inputs, training=None):
         return self.network(inputs, training=training)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build (the trainer is built at construction, its optimizers at ``compile``);
+        under several workers Keras's version fails on a nested batch (module docstring)."""
+        if not _multi_worker(self.distribute_strategy):
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     # ------------------------------------------------------------------ losses
     def sample_loss(self, recon: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
@@ -271,7 +298,7 @@ class LOATrainer(keras.Model):
         names = ["loss", "psnr", "ssim"] + [
             n for n in self.trackers if f"_{self.group_name}" in n or "_phase" in n
         ]
-        return {name: self.trackers[name].result() for name in names}
+        return _reducible({name: self.trackers[name].result() for name in names})
 
     def _logs(self, tracked) -> dict:
         """Tracked means plus the training state: lambda, delta, counters, kappa per task."""
@@ -287,7 +314,7 @@ class LOATrainer(keras.Model):
         kappa = self.network.task_weight_values()
         for task in range(self.network.num_tasks):
             logs[f"kappa_task{task}"] = kappa[task]
-        return logs
+        return _reducible(logs)
 
     def get_config(self):
         return {

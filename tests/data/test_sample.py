@@ -33,3 +33,24 @@ def test_checksum_mismatch_is_detected(tmp_path):
     shard.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="checksum differs"):
         verify_checksums(copy)
+
+
+def test_sample_scans_are_a_nifti_volume_and_a_fully_sampled_fastmri_file(tmp_path):
+    """The README's scans: the NIfTI volume holds the (downsampled) test slices along its last
+    axis; the fastMRI file's k-space is their centred orthonormal DFT (NumPy's inverse gives them
+    back), its header and ground truth give the reconstruction size, and both read as inputs."""
+    from lda_tf.data.sample import load_sample, write_sample_scans
+    from lda_tf.data.volumes import downsample
+    from lda_tf.reconstruction import read_fastmri, read_nifti
+
+    nifti, fastmri = write_sample_scans(tmp_path, "test", downsample=2)
+    slices = downsample(load_sample("test"), 2, "test")
+    volume = read_nifti(nifti)
+    np.testing.assert_array_equal(volume.images, slices)
+    assert volume.nifti.header.get_zooms() == (2.0, 2.0, 1.0)
+    scan = read_fastmri(fastmri)
+    assert scan.mask is None and scan.crop == slices.shape[1:] and scan.target_key == "reconstruction_esc"
+    axes = (-2, -1)
+    image = np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(scan.kspace, axes=axes), norm="ortho"), axes=axes)
+    np.testing.assert_allclose(np.abs(image), slices, atol=1e-6)
+    np.testing.assert_array_equal(scan.target, slices)

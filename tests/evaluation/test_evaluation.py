@@ -114,7 +114,11 @@ def test_flag_errors_are_clear(tmp_path):
             2,
             "holds T1 images; Table 3 is T2",
         ),
-        (["experiments/reproduce.py", "--table=6", f"--output_dir={tmp_path}"], 1, "--table"),
+        (
+            ["experiments/reproduce.py", "--table=6", f"--output_dir={tmp_path}"],
+            2,
+            "--paper=meta` must be one of 'table1', 'table2', 'table3', 'table4', 'table5'; got 'table6'",
+        ),
         (
             ["experiments/reproduce.py", "--brats_dir=/nonexistent", f"--output_dir={tmp_path}"],
             2,

@@ -120,10 +120,12 @@ def test_choices_are_checked_with_one_message_shape(tmp_path, arguments, message
     assert str(error.value) == message
 
 
-def test_registry_lists_both_papers_and_their_profiles():
-    assert list(PAPERS) == ["meta", "lda"]
+def test_registry_lists_the_papers_and_their_profiles():
+    assert list(PAPERS) == ["meta", "lda", "ulda", "task_correlation"]
     for paper in PAPERS.values():
         assert set(paper.profiles) == {"paper", "quick", "smoke"}
         assert all(isinstance(profile, Profile) for profile in paper.profiles.values())
-    with pytest.raises(ValueError, match="argument `paper` must be one of 'meta', 'lda'; got 'ulda'"):
-        PAPERS.choose("ulda")
+    with pytest.raises(
+        ValueError, match="argument `paper` must be one of 'meta', 'lda', 'ulda', 'task_correlation'; got 'x'"
+    ):
+        PAPERS.choose("x")

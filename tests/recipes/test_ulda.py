@@ -96,3 +96,30 @@ def test_steps_1_and_2_and_evaluation_on_fastmri_format_files(tmp_path):
     with open(evaluation / "per_image.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 5  # the test split: one file of 5 slices
+
+
+def test_without_domain_groups_step_1_is_pooled_lda_and_step_2_fine_tunes_everything(tmp_path):
+    """``domain_groups=False``: Step 1 builds the network without adapters or per-domain steps (LDA
+    on the pooled domains); Step 2 trains every weight of it (the LDA baseline fine-tuned on a
+    target), and refuses a model with groups."""
+    from lda_tf.atomic import save_model
+    from lda_tf.recipes.ulda import TransferStep, UniversalStep
+
+    small = dict(num_phases=1, recompute_phases=False)
+    pooled = UniversalStep(ulda_config(str(tmp_path / "a"), domain_groups=False, **small)).build_network()
+    assert pooled.num_domains == 0 and pooled.adapters is None
+    save_model(pooled, tmp_path / "pooled.keras")
+    settings = dict(
+        step="transfer", domains="cartesian_gaussian:15", init_model=str(tmp_path / "pooled.keras")
+    )
+    tuned = TransferStep(ulda_config(str(tmp_path / "b"), domain_groups=False, **settings, **small))
+    network = tuned.build_network()
+    assert tuned.first_domain == 0 and network.features.trainable
+    trainable = {id(v) for v in network.trainable_variables}
+    frozen = [v.name for v in network.variables if id(v) not in trainable]
+    assert frozen == ["active_phases"]  # a counter, not a weight (the layer's name depends on the process)
+    grouped = UniversalStep(ulda_config(str(tmp_path / "c"), **small)).build_network()
+    save_model(grouped, tmp_path / "grouped.keras")
+    settings["init_model"] = str(tmp_path / "grouped.keras")
+    with pytest.raises(ValueError, match="has domain groups; `domain_groups` false fine-tunes"):
+        TransferStep(ulda_config(str(tmp_path / "d"), domain_groups=False, **settings, **small))
