@@ -10,8 +10,11 @@ meta paper's bilevel step, at several phase counts and image sizes.
 Every (measure, gradient, phases, size) runs in its own subprocess, so that its peak memory is its
 own: ``peak_memory_gib`` as in ``bench_model.py`` (the process's peak resident memory on CPU,
 TensorFlow's runtime of about 0.7 GiB and the tracing included, or the GPU's peak allocation), and
-``step_peak_gib``, the device allocator's peak over the timed steps alone (TensorFlow's
-``get_memory_info``, reset after the first call): the tensors a step holds at once. Each measured
+``step_peak_gib``, the peak over the timed steps alone (reset after the first call): on GPU the
+allocator's (TensorFlow's ``get_memory_info``), the tensors a step holds at once; on CPU, where
+TensorFlow's allocator keeps no statistics, the process's peak resident memory from the current one
+on (``/proc/self/clear_refs``), so it includes the runtime, the weights and the traced graphs. A
+configuration that fails (e.g. killed for memory) is reported as such and the others still run. Each measured
 function is traced and run once untimed (``trace_s`` is that first call), then timed
 ``--repeats`` times.
 
@@ -50,15 +53,32 @@ flags.DEFINE_bool("deterministic", True, "lda_tf.determinism (the library's defa
 flags.DEFINE_string("config", None, "Internal: run one configuration (JSON) in this process.")
 
 
-def _device(tf) -> str:
-    return "GPU:0" if tf.config.list_logical_devices("GPU") else "CPU:0"
-
-
 def _peak_memory_bytes(tf) -> int:
     """The approach of bench_model.py: the GPU's peak allocation, else the process's peak RSS."""
     if tf.config.list_logical_devices("GPU"):
         return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def _reset_step_peak(tf) -> None:
+    """Start the step's peak: the GPU allocator's statistics, or on CPU the process's peak resident
+    memory (Linux: writing 5 to ``/proc/self/clear_refs`` resets ``VmHWM`` to the current RSS;
+    TensorFlow's CPU allocator keeps no statistics, ``get_memory_info`` reports 0 there)."""
+    if tf.config.list_logical_devices("GPU"):
+        tf.config.experimental.reset_memory_stats("GPU:0")
+    else:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+
+
+def _step_peak_bytes(tf) -> int:
+    """The peak since :func:`_reset_step_peak`: on CPU ``VmHWM``, which includes what the process
+    held before the steps (TensorFlow's runtime, the weights, the traced graphs)."""
+    if tf.config.list_logical_devices("GPU"):
+        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
 
 
 def run_configuration(config: dict) -> dict:
@@ -125,7 +145,7 @@ def run_configuration(config: dict) -> dict:
     start = time.perf_counter()
     function()
     trace_s = time.perf_counter() - start
-    tf.config.experimental.reset_memory_stats(_device(tf))  # from here: the steps' tensors only
+    _reset_step_peak(tf)  # from here: the steps' tensors only
     seconds = []
     for _ in range(config["repeats"]):
         start = time.perf_counter()
@@ -142,7 +162,7 @@ def run_configuration(config: dict) -> dict:
         "max_s": float(max(seconds)),
         "trace_s": trace_s,
         "peak_memory_gib": _peak_memory_bytes(tf) / 2**30,
-        "step_peak_gib": tf.config.experimental.get_memory_info(_device(tf))["peak"] / 2**30,
+        "step_peak_gib": _step_peak_bytes(tf) / 2**30,
         "state_mib_per_phase": state_mib,
         "device": "GPU" if tf.config.list_logical_devices("GPU") else f"CPU ({os.cpu_count()} cores)",
     }
@@ -151,14 +171,21 @@ def run_configuration(config: dict) -> dict:
 def _run_in_subprocess(config: dict) -> dict:
     command = [sys.executable, __file__, f"--config={json.dumps(config)}"]
     result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"configuration {config} failed:\n{result.stderr[-3000:]}")
+    if result.returncode != 0:  # e.g. killed for memory (-9): recorded, the other configurations run
+        size = "x".join(str(v) for v in config["size"])
+        reason = f"exit status {result.returncode}: {result.stderr.strip().splitlines()[-1:]}"
+        return {**config, "size": size, "failed": reason}
     return next(json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
 
 
 def summarize(results: list[dict]) -> list[str]:
     """Adjoint (and recompute) against tape per (measure, phases, size); memory growth with T."""
-    lines = []
+    lines = [
+        f"{r['measure']} {r['gradient']} T={r['phases']} {r['size']}: FAILED, {r['failed']}"
+        for r in results
+        if "failed" in r
+    ]
+    results = [r for r in results if "failed" not in r]
     key = lambda r: (r["measure"], r["phases"], r["size"])  # noqa: E731
     tape = {key(r): r for r in results if r["gradient"] == "tape"}
     for result in results:

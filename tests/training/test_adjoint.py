@@ -28,6 +28,7 @@ from lda_tf.training.adjoint import (
 )
 from lda_tf.training.bilevel import BilevelConfig, dense
 from lda_tf.training.config import TrainingConfig, differences
+from lda_tf.training.task_correlation import TaskCorrelationTrainer
 from tests.loa.helpers import four_task_batch, small_model
 from tests.loa.test_universal import domain_batch, ulda_model
 from tests.training.helpers import meta_batches, trainer
@@ -347,6 +348,11 @@ def test_the_adjoint_gradient_needs_phases_as_state_maps():
         LOATrainer(network, "meta", gradient="adjoint")
     with pytest.raises(ValueError, match="gradient"):
         LOATrainer(small_model(), "meta", gradient="backprop")
+    # The task-correlation trainer's per-task gradients are tapes: it refuses rather than ignores.
+    with pytest.raises(ValueError, match="by tape; got gradient='adjoint'"):
+        TaskCorrelationTrainer(
+            small_model(num_tasks=0), num_train_tasks=2, num_validation_tasks=2, gradient="adjoint"
+        )
 
 
 def test_gradient_is_a_runtime_setting():
