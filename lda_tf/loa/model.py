@@ -71,6 +71,16 @@ class Unrolled(NamedTuple):
     iterates: tuple[tf.Tensor, ...]  # x_0 .. x_T
 
 
+class Start(NamedTuple):
+    """What the phases of one batch start from: the energy ``phi_eps``, ``x_0`` ``[B, H, W]``,
+    ``eps_0`` ``[B]`` and each sample's domain ``[B]`` (None without domains)."""
+
+    objective: VariationalObjective
+    image: tf.Tensor
+    eps: tf.Tensor
+    domain: tf.Tensor | None
+
+
 # The two papers' networks (section 4 of each), one source for the presets below and for the run
 # settings' presets (lda_tf.training.config).
 META_PAPER_NETWORK = MappingProxyType(
@@ -446,8 +456,8 @@ class UnrolledLOA(UnrolledNetwork):
         return tf.sigmoid(tf.gather(tf.convert_to_tensor(self.omega), task_index))
 
     # ----------------------------------------------------------------- forward
-    def unroll(self, inputs, policy: PhasePolicy | None = None) -> Unrolled:
-        """Run the active phases from the measurement's start ``x0``; see :class:`Unrolled`."""
+    def start(self, inputs) -> Start:
+        """The batch's energy, ``x_0``, ``eps_0`` and domains: what the phases start from."""
         measured: Measured = self.measurement.measure(inputs)
         kappa = self.task_weights(measured.task_index, tf.shape(measured.initial)[0])
         domain = self.domain_index(measured.task_index)
@@ -458,10 +468,14 @@ class UnrolledLOA(UnrolledNetwork):
             kappa,
             regularizer_gradient=self.regularizer_gradient,
         )
-        policy = self.policy if policy is None else policy
         eps0 = self.eps0 if domain is None else tf.gather(self.eps0, domain)
-        eps = tf.fill(tf.shape(kappa), 1.0) * eps0
-        state = initial_state(objective, measured.initial, eps)
+        return Start(objective, measured.initial, tf.fill(tf.shape(kappa), 1.0) * eps0, domain)
+
+    def unroll(self, inputs, policy: PhasePolicy | None = None) -> Unrolled:
+        """Run the active phases from the measurement's start ``x0``; see :class:`Unrolled`."""
+        objective, image, eps, domain = self.start(inputs)
+        policy = self.policy if policy is None else policy
+        state = initial_state(objective, image, eps)
         per_phase, iterates = [], [state.point.image]
         for phase in self.phases[: self.active_phases]:
             state, diagnostics = phase.iterate(objective, state, policy, domain, self.recompute_phases)

@@ -59,6 +59,7 @@ through it too.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import keras
@@ -285,14 +286,95 @@ def _differentiable(value) -> bool:
     return tf.is_tensor(value) and (value.dtype.is_floating or value.dtype.is_complex)
 
 
-def _after(tensors: list, cotangents: list) -> list:
+def after(tensors: list, cotangents: list) -> list:
     """``tensors`` plus a zero computed from a real cotangent, so that graph optimisation can
     neither merge the replayed phase with the forward one nor run it before the backward pass
-    reaches the phase (XLA ignores control dependencies; ``tf.recompute_grad`` does the same)."""
+    reaches the phase (XLA ignores control dependencies; ``tf.recompute_grad`` does the same).
+    Per-phase recomputation and the adjoint gradient (:mod:`lda_tf.training.adjoint`) use it."""
     real = next(c for c in cotangents if c.dtype.is_floating)
     flag = tf.cast(tf.reduce_max(tf.reshape(real, [-1])[:1]), tf.bool)
     zero = tf.where(tf.equal(flag, flag), 0.0, float("nan"))
     return [tensor + tf.cast(zero, tensor.dtype) for tensor in tensors]
+
+
+def objective_inputs(
+    objective: VariationalObjective,
+) -> tuple[list[tf.Tensor], Callable[[Sequence[tf.Tensor]], VariationalObjective]]:
+    """The tensors ``objective`` depends on and how to rebuild it from replacements: ``(tensors,
+    rebuild)`` with ``tensors = [kappa, *kernels, *floating leaves of the data term]`` and
+    ``rebuild(replacements)`` the same energy on ``replacements`` (same order). The data term must
+    be a nest structure (e.g. a NamedTuple) so that a learned sampling matrix is one of them."""
+    data_leaves = tf.nest.flatten(objective.data)
+    if len(data_leaves) == 1 and data_leaves[0] is objective.data and not tf.is_tensor(objective.data):
+        raise TypeError(
+            f"per-phase recomputation needs the data term as a NamedTuple of tensors; got "
+            f"{type(objective.data).__name__}"
+        )
+    data_slots = [index for index, leaf in enumerate(data_leaves) if _differentiable(leaf)]
+    kernels = list(objective.kernels)
+    tensors = [objective.kappa, *kernels, *(data_leaves[i] for i in data_slots)]
+
+    def rebuild(replacements: Sequence[tf.Tensor]) -> VariationalObjective:
+        kappa, rest = replacements[0], list(replacements[1:])
+        kernel_values, data_values = rest[: len(kernels)], rest[len(kernels) :]
+        leaves = list(data_leaves)
+        for slot, tensor in zip(data_slots, data_values):
+            leaves[slot] = tensor
+        return VariationalObjective(
+            tf.nest.pack_sequence_as(objective.data, leaves),
+            objective.extractor,
+            objective.smoothing,
+            kappa,
+            kernel_values,
+            objective.regularizer_gradient_mode,
+        )
+
+    return tensors, rebuild
+
+
+# The carried state of a phase as flat tensors (IterateState without the feature maps).
+STATE_SIZE = 5
+
+
+def phase_function(
+    objective: VariationalObjective,
+    alpha: tf.Tensor,
+    tau: tf.Tensor,
+    policy: PhasePolicy,
+    momentum: tf.Tensor | None = None,
+) -> tuple[list[tf.Tensor], Callable[[Sequence[tf.Tensor]], list[tf.Tensor]]]:
+    """:func:`phase_iteration` as a function of flat tensors: ``(controls, run)``.
+
+    ``controls`` is every tensor the phase reads besides its state: ``alpha_t``, ``tau_t`` (and
+    ``theta_t``), then :func:`objective_inputs`. ``run([*state, *controls])`` runs the phase from
+    the carried state ``x_t, eps_t, phi(x_t), grad phi(x_t), x_{t-1}`` (:data:`STATE_SIZE`
+    tensors) with the given tensors in the controls' place and returns ``[x_{t+1}, eps_{t+1},
+    phi(x_{t+1}), grad phi(x_{t+1}), x_t, *diagnostics]``; the phase never reads its input's
+    feature maps. Per-phase recomputation (:func:`checkpointed_phase_iteration`) and the adjoint
+    gradient (:mod:`lda_tf.training.adjoint`) replay phases through it.
+    """
+    steps = [tf.convert_to_tensor(alpha, tf.float32), tf.convert_to_tensor(tau, tf.float32)]
+    if momentum is not None:
+        steps.append(tf.convert_to_tensor(momentum, tf.float32))
+    energy, rebuild = objective_inputs(objective)
+
+    def run(tensors: Sequence[tf.Tensor]) -> list[tf.Tensor]:
+        image, eps, value, gradient, previous = tensors[:STATE_SIZE]
+        step_values = tensors[STATE_SIZE : STATE_SIZE + len(steps)]
+        replayed = rebuild(tensors[STATE_SIZE + len(steps) :])
+        start = IterateState(Point(image, None), eps, value, gradient, previous)
+        momentum_value = step_values[2] if momentum is not None else None
+        next_state, diagnostics = phase_iteration(
+            replayed, start, step_values[0], step_values[1], policy, momentum_value
+        )
+        return [next_state.point.image, *next_state[1:], *diagnostics]
+
+    return steps + energy, run
+
+
+def state_tensors(state: IterateState) -> list[tf.Tensor]:
+    """The carried state as the :data:`STATE_SIZE` tensors :func:`phase_function` takes."""
+    return [state.point.image, state.eps, state.value, state.gradient, state.previous]
 
 
 def checkpointed_phase_iteration(
@@ -306,50 +388,14 @@ def checkpointed_phase_iteration(
     """:func:`phase_iteration` with per-phase recomputation (module docstring): the same values
     and gradients, one phase's intermediates in memory.
 
-    Every tensor the phase depends on is an explicit input of one ``tf.custom_gradient``: the
-    state, ``alpha_t``, ``tau_t`` (and ``theta_t``), ``kappa``, the objective's kernels and the
-    floating tensors of its data term (which must be a nest structure, e.g. a NamedTuple, so a
-    learned sampling matrix gets its gradient too). The returned state's point carries no feature
-    maps (``features=None``; a phase never reads its input's).
+    Every tensor the phase depends on (:func:`phase_function`) is an explicit input of one
+    ``tf.custom_gradient``: the state, ``alpha_t``, ``tau_t`` (and ``theta_t``), ``kappa``, the
+    objective's kernels and the floating tensors of its data term (which must be a nest structure,
+    e.g. a NamedTuple, so a learned sampling matrix gets its gradient too). The returned state's
+    point carries no feature maps (``features=None``; a phase never reads its input's).
     """
-    data_leaves = tf.nest.flatten(objective.data)
-    if len(data_leaves) == 1 and data_leaves[0] is objective.data and not tf.is_tensor(objective.data):
-        raise TypeError(
-            f"per-phase recomputation needs the data term as a NamedTuple of tensors; got "
-            f"{type(objective.data).__name__}"
-        )
-    data_slots = [index for index, leaf in enumerate(data_leaves) if _differentiable(leaf)]
-    steps = [tf.convert_to_tensor(alpha, tf.float32), tf.convert_to_tensor(tau, tf.float32)]
-    if momentum is not None:
-        steps.append(tf.convert_to_tensor(momentum, tf.float32))
-    carried = [state.point.image, state.eps, state.value, state.gradient, state.previous]
-    kernels = list(objective.kernels)
-    inputs = carried + steps + [objective.kappa] + kernels + [data_leaves[i] for i in data_slots]
-
-    def run(tensors) -> list:
-        image, eps, value, gradient, previous = tensors[:5]
-        rest = list(tensors[5:])
-        step_values, rest = rest[: len(steps)], rest[len(steps) :]
-        kappa, rest = rest[0], rest[1:]
-        kernel_values, data_values = rest[: len(kernels)], rest[len(kernels) :]
-        leaves = list(data_leaves)
-        for slot, tensor in zip(data_slots, data_values):
-            leaves[slot] = tensor
-        replayed = VariationalObjective(
-            tf.nest.pack_sequence_as(objective.data, leaves),
-            objective.extractor,
-            objective.smoothing,
-            kappa,
-            kernel_values,
-            objective.regularizer_gradient_mode,
-        )
-        start = IterateState(Point(image, None), eps, value, gradient, previous)
-        momentum_value = step_values[2] if momentum is not None else None
-        next_state, diagnostics = phase_iteration(
-            replayed, start, step_values[0], step_values[1], policy, momentum_value
-        )
-        point = next_state.point
-        return [point.image, *next_state[1:], *diagnostics]
+    controls, run = phase_function(objective, alpha, tau, policy, momentum)
+    inputs = state_tensors(state) + controls
 
     @tf.custom_gradient
     def checkpointed(*tensors):
@@ -360,7 +406,7 @@ def checkpointed_phase_iteration(
             cotangents = [tf.zeros_like(o) if c is None else c for o, c in zip(outputs, cotangents)]
             replay = [tf.identity(tensor) for tensor in tensors]
             if not tf.executing_eagerly():
-                replay = _after(replay, cotangents)
+                replay = after(replay, cotangents)
             with tf.GradientTape() as tape:
                 tape.watch(replay)
                 recomputed = run(replay)
@@ -374,8 +420,8 @@ def checkpointed_phase_iteration(
         return outputs, gradient
 
     flat = checkpointed(*inputs)
-    next_state = IterateState(Point(flat[0], None), *flat[1:5])
-    return next_state, PhaseDiagnostics(*flat[5:])
+    next_state = IterateState(Point(flat[0], None), *flat[1:STATE_SIZE])
+    return next_state, PhaseDiagnostics(*flat[STATE_SIZE:])
 
 
 def _finish(
@@ -474,10 +520,15 @@ class LOAPhase(keras.layers.Layer):
         recompute: bool = False,
     ) -> tuple[IterateState, PhaseDiagnostics]:
         """One iteration; with ``recompute`` by :func:`checkpointed_phase_iteration`."""
-        momentum = None if self.momentum is None else tf.convert_to_tensor(self.momentum)
-        alpha, tau = self.steps(group_index)
         iteration = checkpointed_phase_iteration if recompute else phase_iteration
+        alpha, tau, momentum = self.controls(group_index)
         return iteration(objective, state, alpha, tau, policy, momentum)
+
+    def controls(self, group_index: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
+        """``(alpha_t, tau_t, theta_t)`` as this phase's iteration reads them (see :meth:`steps`;
+        ``theta_t`` is None without a momentum)."""
+        momentum = None if self.momentum is None else tf.convert_to_tensor(self.momentum)
+        return (*self.steps(group_index), momentum)
 
     def get_config(self):
         config = super().get_config()

@@ -121,6 +121,7 @@ class MetaRelease(MetaBilevel):
         "nu_lambda",
         "nu_delta",
         "delta_tol",
+        "gradient",  # ReleaseUnrolled is no UnrolledLOA: tape only
     }
     sections = frozenset({"network", "bilevel"})
     decay_rate, decay_steps = 0.9, 10_000  # lines 341-344

@@ -28,7 +28,8 @@ class TaskCorrelation(MetaBilevel):
 
     name, mode = "task_correlation", "task_correlation"
     trainer_class = TaskCorrelationTrainer
-    unused = (MetaBilevel.unused - {"init_model"}) | {"omega_learning_rate"}
+    # gradient: the trainer's per-task gradients and hypergradients are tapes (tape only).
+    unused = (MetaBilevel.unused - {"init_model"}) | {"omega_learning_rate", "gradient"}
     sections = frozenset({"network", "stair", "task_correlation"})
 
     def __init__(self, config: RunConfig):

@@ -238,6 +238,7 @@ def _lda_settings(config: RunConfig, domain) -> dict:
         deterministic=config.deterministic,
         verbose=config.verbose,
         jit_compile=config.jit_compile,
+        gradient=config.gradient,
         overwrite=config.overwrite,
     )
 

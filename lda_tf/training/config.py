@@ -173,6 +173,15 @@ class TrainingConfig:
         choices=("auto", "true", "false"),
         change="runtime",
     )
+    # How the training gradients are computed (lda_tf.training.adjoint; docs/training.md): the same
+    # gradients either way, so a runtime setting.
+    gradient: str = setting(
+        "tape",
+        help="Training gradients: tape (autodiff through the network) or adjoint (multiplier "
+        "recursion over the phases, recomputing each: memory of the phase states and one phase).",
+        choices=("tape", "adjoint"),
+        change="runtime",
+    )
     overwrite: bool = setting(
         False, help="Replace an existing run directory instead of resuming it.", change="runtime"
     )

@@ -331,6 +331,7 @@ def fit(recipe: Recipe) -> Path:
             recipe.mode,
             config.bilevel or BilevelConfig(),
             magnitude_loss=network.features.complex_valued,
+            gradient=config.gradient,
             **recipe.trainer_options(),
         )
         trainer.compile(

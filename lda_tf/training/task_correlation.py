@@ -197,6 +197,13 @@ class TaskCorrelationTrainer(LOATrainer):
         **loss_options,
     ):
         del bilevel
+        if loss_options.get("gradient", "tape") != "tape":
+            # Its per-task gradients and hypergradients are tapes over the whole network (one
+            # sample at a time); the adjoint path (lda_tf.training.adjoint) is not wired into them.
+            raise ValueError(
+                "TaskCorrelationTrainer computes its gradients by tape; got "
+                f"gradient={loss_options['gradient']!r}"
+            )
         if mode != "task_correlation":
             raise ValueError(f"TaskCorrelationTrainer trains mode 'task_correlation'; got {mode!r}")
         correlation = correlation or TaskCorrelationConfig()

@@ -15,6 +15,11 @@ The loss per sample is eq. (13) (``loss="half_squared"``) or U-LDA's (3.2a) (``"
 of a network with domains; in Step 2 the network's frozen domains and ``g`` are not trainable and
 :meth:`UnrolledLOA.restrict_gradients` keeps the frozen domains' step sizes and ``eps0``.
 
+``gradient="adjoint"`` computes every gradient by the multiplier recursion of
+:mod:`lda_tf.training.adjoint` (paper 004, Theorem 1) instead of a tape through the whole network:
+the same gradients, with the memory of the phase states and one phase (the bilevel step's
+second-order term by forward-over-adjoint).
+
 Every optimizer step is gated (:func:`lda_tf.training.gated_update.apply_if`): a step whose loss
 or gradients are not finite is skipped, weights and optimizer state untouched, and counted;
 :class:`lda_tf.training.callbacks.NonFiniteGuard` stops training after too many in a row.
@@ -39,6 +44,7 @@ from lda_tf.checks import check_choice
 from lda_tf.loa.model import UnrolledNetwork
 from lda_tf.math import global_squared_norm
 from lda_tf.metrics import psnr_tf, ssim_tf
+from lda_tf.training import adjoint
 from lda_tf.training.bilevel import BilevelConfig, dense, penalty_objective, replica_sum
 from lda_tf.training.gated_update import apply_if
 from lda_tf.training.losses import LOSSES, REDUCTIONS, mse_ssim_loss, reconstruction_loss
@@ -69,7 +75,8 @@ def _all_finite(tensors) -> tf.Tensor:
 class LOATrainer(keras.Model):
     """Trains an :class:`~lda_tf.loa.model.UnrolledNetwork` ``network`` in one of :data:`MODES`
     (module docstring). ``loss``, ``magnitude_loss``, ``ssim_weight`` and ``loss_reduction``
-    choose the per-sample loss (:mod:`lda_tf.training.losses`).
+    choose the per-sample loss (:mod:`lda_tf.training.losses`); ``gradient`` how gradients are
+    computed: ``"tape"`` (autodiff through the network) or ``"adjoint"`` (module docstring).
 
     Compile with ``theta_optimizer`` and/or ``omega_optimizer`` (Adam(1e-3) each by default).
     """
@@ -83,10 +90,14 @@ class LOATrainer(keras.Model):
         loss: str = "half_squared",
         ssim_weight: float = 0.01,
         loss_reduction: str | None = None,
+        gradient: str = "tape",
         **kwargs,
     ):
         super().__init__(**kwargs)
         check_choice(mode, MODES, "mode")
+        self.gradient = check_choice(gradient, adjoint.GRADIENTS, "gradient")
+        if gradient == "adjoint":
+            adjoint.check_network(network)
         self.loss_name = check_choice(loss, LOSSES, "loss")
         # None: each loss's own default, the sum of (13) and the pixel mean of (3.2a).
         loss_reduction = loss_reduction or ("mean" if loss == "mse_ssim" else "sum")
@@ -196,14 +207,24 @@ class LOATrainer(keras.Model):
             return self._meta_step(data["train"], data["val"])
         return self._supervised_step(data)
 
+    def loss_and_gradients(self, batch, variables) -> tuple[tf.Tensor, list]:
+        """:meth:`batch_loss` and its (dense) gradients in ``variables``, by ``self.gradient``."""
+        if self.gradient == "adjoint":
+            inputs, target = batch
+            result = adjoint.adjoint_gradient(
+                self.network, inputs, lambda recon: tf.reduce_sum(self.sample_loss(recon, target)), variables
+            )
+            return result.loss, result.gradients
+        with tf.GradientTape() as tape:
+            loss = self.batch_loss(batch)
+        return loss, dense(tape.gradient(loss, variables), variables)
+
     def _supervised_step(self, batch):
         variables = (
             self.network.theta_variables if self.mode == "conventional" else self.network.omega_variables
         )
         optimizer = self.theta_optimizer if self.mode == "conventional" else self.omega_optimizer
-        with tf.GradientTape() as tape:
-            loss = self.batch_loss(batch)
-        gradients = dense(tape.gradient(loss, variables), variables)
+        loss, gradients = self.loss_and_gradients(batch, variables)
         gradients = self.network.restrict_gradients(gradients, variables)
         total_loss = replica_sum(loss)
         finite = _all_finite([total_loss] + gradients)
@@ -216,9 +237,14 @@ class LOATrainer(keras.Model):
         theta, omega = self.network.theta_variables, self.network.omega_variables
 
         def evaluate():
-            evaluation = penalty_objective(
-                self.batch_loss, train_batch, val_batch, theta, omega, self.penalty_weight
-            )
+            if self.gradient == "adjoint":
+                evaluation = adjoint.penalty_objective(
+                    self.network, self.sample_loss, train_batch, val_batch, theta, omega, self.penalty_weight
+                )
+            else:
+                evaluation = penalty_objective(
+                    self.batch_loss, train_batch, val_batch, theta, omega, self.penalty_weight
+                )
             gradients = evaluation.theta_gradients + evaluation.omega_gradients
             finite = _all_finite([evaluation.objective] + gradients)
             global_gradients = replica_sum(gradients)
@@ -299,4 +325,5 @@ class LOATrainer(keras.Model):
             "loss": self.loss_name,
             "ssim_weight": self.ssim_weight,
             "loss_reduction": self.loss_reduction,
+            "gradient": self.gradient,
         }

@@ -80,9 +80,9 @@ BEFORE = {
 }
 PRESETS = {"meta": meta_config, "conventional": conventional_config, "adaptation": adaptation_config}
 NEW = {
-    "meta": {"kernel_scale", "omega_step_updates_theta", "deterministic", "recompute_phases"},
-    "conventional": {"kernel_scale", "deterministic", "recompute_phases"},
-    "adaptation": {"deterministic"},
+    "meta": {"kernel_scale", "omega_step_updates_theta", "deterministic", "recompute_phases", "gradient"},
+    "conventional": {"kernel_scale", "deterministic", "recompute_phases", "gradient"},
+    "adaptation": {"deterministic", "gradient"},
 }
 
 
