@@ -17,10 +17,13 @@ from lda_tf import UnrolledLOA
 from lda_tf.atomic import save_model
 from lda_tf.cs import BlockSampling
 from lda_tf.data.sample import load_sample
+from lda_tf.loa import ReleaseUnrolled
 from lda_tf.mri import MRIInputs, MRISampling, make_mask, simulate_kspace
+from lda_tf.mri.release import ReleaseSampling
 from lda_tf.serving import export_saved_model, rest_request
 
 ROOT = Path(__file__).resolve().parents[1]
+SIGNATURES = ("default", "complex", "rest")  # serving_default, complex, a REST body through serving_default
 
 # Run with the repository NOT on the path, from an empty folder: lda_tf cannot be imported there
 # unless installed, and the script checks it was not.
@@ -117,7 +120,7 @@ def _compare(network, batches: dict, outputs: dict) -> float:
         scale = np.abs(zero_filled).max(axis=axes, keepdims=True)
         inputs = MRIInputs(tf.constant((kspace / scale).astype(np.complex64)), tf.constant(mask), tasks)
         expected = np.abs(network(inputs).numpy()) * scale
-        for signature in ("default", "complex", "rest"):
+        for signature in SIGNATURES:
             served = outputs[f"{signature}_{size}"]
             assert served.shape == expected.shape
             worst = max(worst, float(np.max(np.abs(served - expected)) / np.max(expected)))
@@ -170,6 +173,37 @@ def test_network_without_tasks_has_no_task_index_and_matches_keras(tmp_path):
     description = json.loads((tmp_path / "served" / "serving.json").read_text())
     assert description["signatures"]["serving_default"]["inputs"] == ["kspace_real", "kspace_imag", "mask"]
     batches = {"a": _batch(16, 18, 2, 0, 0), "b": _batch(12, 20, 3, 0, 4)}
+    outputs = _load_elsewhere(tmp_path, tmp_path / "served", batches)
+    assert _compare(network, batches, outputs) < 1e-5
+
+
+def test_ulda_network_takes_its_domain_index_and_matches_keras(tmp_path):
+    """U-LDA (Universal LDA, paper 002): one adapter and step sizes per domain; ``task_index`` is
+    the domain, and a wrong domain would change the image (the adapters are drawn at random)."""
+    keras.utils.set_random_seed(3)
+    network = UnrolledLOA.ulda_paper(
+        MRISampling(name="measurement"), 2, num_phases=2, num_layers=3, num_filters=4, adapter_init="random"
+    )
+    export_saved_model(network, tmp_path / "served", {"model": "in memory"})
+    description = json.loads((tmp_path / "served" / "serving.json").read_text())
+    assert description["signatures"]["serving_default"]["inputs"][-1] == "task_index"
+    batches = {"a": _batch(16, 18, 2, 2, 0), "b": _batch(12, 20, 3, 2, 4)}
+    outputs = _load_elsewhere(tmp_path, tmp_path / "served", batches)
+    assert _compare(network, batches, outputs) < 1e-5
+    kspace, mask, domains = batches["a"]
+    swapped = _compare(
+        network, {"a": (kspace, mask, 1 - domains)}, {f"{s}_a": outputs[f"{s}_a"] for s in SIGNATURES}
+    )
+    assert swapped > 1e-3  # the domain index reaches the network
+
+
+def test_release_network_matches_keras(tmp_path):
+    """The authors' release as it runs (ReleaseUnrolled on ReleaseSampling: centred k-space in,
+    its uncentred operator inside), with its complex task weights."""
+    keras.utils.set_random_seed(0)
+    network = ReleaseUnrolled(ReleaseSampling(name="measurement"), num_phases=2, num_tasks=3)
+    export_saved_model(network, tmp_path / "served", {"model": "in memory"})
+    batches = {"a": _batch(16, 18, 2, 3, 0), "b": _batch(12, 20, 3, 3, 4)}
     outputs = _load_elsewhere(tmp_path, tmp_path / "served", batches)
     assert _compare(network, batches, outputs) < 1e-5
 
