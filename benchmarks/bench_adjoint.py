@@ -10,11 +10,12 @@ meta paper's bilevel step, at several phase counts and image sizes.
 Every (measure, gradient, phases, size) runs in its own subprocess, so that its peak memory is its
 own: ``peak_memory_gib`` as in ``bench_model.py`` (the process's peak resident memory on CPU,
 TensorFlow's runtime of about 0.7 GiB and the tracing included, or the GPU's peak allocation), and
-``step_peak_gib``, the peak over the timed steps alone (reset after the first call): on GPU the
-allocator's (TensorFlow's ``get_memory_info``), the tensors a step holds at once; on CPU, where
-TensorFlow's allocator keeps no statistics, the process's peak resident memory from the current one
-on (``/proc/self/clear_refs``), so it includes the runtime, the weights and the traced graphs. A
-configuration that fails (e.g. killed for memory) is reported as such and the others still run. Each measured
+``step_peak_gib``, the allocator's peak over the timed steps alone (TensorFlow's
+``get_memory_info``, reset after the first call): the tensors a step holds at once. On CPU the
+subprocesses run TensorFlow's BFC allocator (``TF_CPU_ALLOCATOR_USE_BFC=true``), the GPU's
+allocator, which keeps these statistics (the default CPU allocator keeps none and reports 0); the
+process's resident memory is no substitute, since freed memory stays resident. A configuration
+that fails (e.g. killed for memory) is reported as such and the others still run. Each measured
 function is traced and run once untimed (``trace_s`` is that first call), then timed
 ``--repeats`` times.
 
@@ -60,25 +61,8 @@ def _peak_memory_bytes(tf) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
-def _reset_step_peak(tf) -> None:
-    """Start the step's peak: the GPU allocator's statistics, or on CPU the process's peak resident
-    memory (Linux: writing 5 to ``/proc/self/clear_refs`` resets ``VmHWM`` to the current RSS;
-    TensorFlow's CPU allocator keeps no statistics, ``get_memory_info`` reports 0 there)."""
-    if tf.config.list_logical_devices("GPU"):
-        tf.config.experimental.reset_memory_stats("GPU:0")
-    else:
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")
-
-
-def _step_peak_bytes(tf) -> int:
-    """The peak since :func:`_reset_step_peak`: on CPU ``VmHWM``, which includes what the process
-    held before the steps (TensorFlow's runtime, the weights, the traced graphs)."""
-    if tf.config.list_logical_devices("GPU"):
-        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmHWM:"))
-    return int(line.split()[1]) * 1024
+def _device(tf) -> str:
+    return "GPU:0" if tf.config.list_logical_devices("GPU") else "CPU:0"
 
 
 def run_configuration(config: dict) -> dict:
@@ -145,7 +129,7 @@ def run_configuration(config: dict) -> dict:
     start = time.perf_counter()
     function()
     trace_s = time.perf_counter() - start
-    _reset_step_peak(tf)  # from here: the steps' tensors only
+    tf.config.experimental.reset_memory_stats(_device(tf))  # from here: the steps' tensors only
     seconds = []
     for _ in range(config["repeats"]):
         start = time.perf_counter()
@@ -162,7 +146,7 @@ def run_configuration(config: dict) -> dict:
         "max_s": float(max(seconds)),
         "trace_s": trace_s,
         "peak_memory_gib": _peak_memory_bytes(tf) / 2**30,
-        "step_peak_gib": _step_peak_bytes(tf) / 2**30,
+        "step_peak_gib": tf.config.experimental.get_memory_info(_device(tf))["peak"] / 2**30,
         "state_mib_per_phase": state_mib,
         "device": "GPU" if tf.config.list_logical_devices("GPU") else f"CPU ({os.cpu_count()} cores)",
     }
@@ -170,7 +154,8 @@ def run_configuration(config: dict) -> dict:
 
 def _run_in_subprocess(config: dict) -> dict:
     command = [sys.executable, __file__, f"--config={json.dumps(config)}"]
-    result = subprocess.run(command, capture_output=True, text=True)
+    environment = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": "true"}  # memory statistics on CPU
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
     if result.returncode != 0:  # e.g. killed for memory (-9): recorded, the other configurations run
         size = "x".join(str(v) for v in config["size"])
         reason = f"exit status {result.returncode}: {result.stderr.strip().splitlines()[-1:]}"
