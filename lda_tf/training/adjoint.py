@@ -76,8 +76,7 @@ import tensorflow as tf
 
 from lda_tf.loa.model import UnrolledLOA
 from lda_tf.loa.phase import STATE_SIZE, after, initial_state, objective_inputs, phase_function
-from lda_tf.math import global_squared_norm
-from lda_tf.training.bilevel import PenaltyEvaluation, dense, replica_sum
+from lda_tf.training.bilevel import PenaltyEvaluation, dense, penalty_evaluation, replica_sum
 
 GRADIENTS = ("tape", "adjoint")  # how LOATrainer computes its gradients
 
@@ -491,13 +490,6 @@ def penalty_objective(
     val_inputs = _sequenced(val_inputs, curvature)
     val = adjoint_gradient(network, val_inputs, loss_of(val_target), theta + omega)
     gradients = [g + penalty_weight * h for g, h in zip(val.gradients, curvature)]
-    penalty = 0.5 * penalty_weight * global_squared_norm(global_train_gradients)
-    val_loss, train_loss = replica_sum([val.loss, train.loss])
-    return PenaltyEvaluation(
-        objective=val_loss + penalty,
-        val_loss=val_loss,
-        train_loss=train_loss,
-        penalty=penalty,
-        theta_gradients=gradients[: len(theta)],
-        omega_gradients=gradients[len(theta) :],
+    return penalty_evaluation(
+        val.loss, train.loss, global_train_gradients, penalty_weight, gradients, len(theta)
     )

@@ -66,6 +66,29 @@ class PenaltyEvaluation(NamedTuple):
     omega_gradients: list
 
 
+def penalty_evaluation(
+    val_loss: tf.Tensor,
+    train_loss: tf.Tensor,
+    global_train_gradients: Sequence[tf.Tensor],
+    penalty_weight: tf.Tensor,
+    gradients: Sequence[tf.Tensor],
+    num_theta: int,
+) -> PenaltyEvaluation:
+    """The :class:`PenaltyEvaluation` of (17) from this replica's losses, the training gradient
+    ``G`` summed over replicas and this replica's gradients in ``theta + omega`` (the first
+    ``num_theta`` are theta's); the losses are summed over replicas here."""
+    penalty = 0.5 * penalty_weight * global_squared_norm(global_train_gradients)
+    val_loss, train_loss = replica_sum([val_loss, train_loss])
+    return PenaltyEvaluation(
+        objective=val_loss + penalty,
+        val_loss=val_loss,
+        train_loss=train_loss,
+        penalty=penalty,
+        theta_gradients=list(gradients[:num_theta]),
+        omega_gradients=list(gradients[num_theta:]),
+    )
+
+
 def replica_sum(values):
     """Sum over replicas (identity without a distribution strategy)."""
     return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values)
@@ -100,13 +123,6 @@ def penalty_objective(
         surrogate = val_loss + penalty_weight * pairing
     variables = list(theta) + list(omega)
     gradients = dense(outer.gradient(surrogate, variables), variables)
-    penalty = 0.5 * penalty_weight * global_squared_norm(global_train_gradients)
-    val_loss, train_loss = replica_sum([val_loss, train_loss])
-    return PenaltyEvaluation(
-        objective=val_loss + penalty,
-        val_loss=val_loss,
-        train_loss=train_loss,
-        penalty=penalty,
-        theta_gradients=gradients[: len(theta)],
-        omega_gradients=gradients[len(theta) :],
+    return penalty_evaluation(
+        val_loss, train_loss, global_train_gradients, penalty_weight, gradients, len(theta)
     )
