@@ -23,7 +23,7 @@ import shutil
 from absl import app, flags
 
 from lda_tf import outputs
-from lda_tf.atomic import remove_stale, staging, swap
+from lda_tf.atomic import staging, swap
 from lda_tf.cli import flag_values, is_size_pair, user_errors_exit
 from lda_tf.comparison import ZERO_FILLING, Method, compare, tv_method
 from lda_tf.data import Task, load_images, parse_tasks, verify_dataset
@@ -100,9 +100,7 @@ def main(argv):
     del argv
     if FLAGS.tv_weight is not None and not (math.isfinite(FLAGS.tv_weight) and FLAGS.tv_weight > 0):
         raise ValueError(f"--tv_weight must be a positive finite number; got {FLAGS.tv_weight}")
-    remove_stale(FLAGS.output_dir)
-    if outputs.check_output_dir(FLAGS.output_dir) and not FLAGS.overwrite:
-        raise FileExistsError(f"--output_dir {FLAGS.output_dir} exists; pass --overwrite to replace it")
+    outputs.prepare_output_dir(FLAGS.output_dir, FLAGS.overwrite)
     network = None
     if FLAGS.model not in BASELINES:
         network = outputs.load_model(FLAGS.model)  # "no such model file", "not a readable ..."

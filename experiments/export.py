@@ -18,7 +18,7 @@ import shutil
 from absl import app, flags
 
 from lda_tf import outputs
-from lda_tf.atomic import remove_stale, staging, swap
+from lda_tf.atomic import staging, swap
 from lda_tf.cli import flag_values, user_errors_exit
 from lda_tf.evaluation import training_settings
 from lda_tf.provenance import run_record
@@ -37,9 +37,7 @@ flags.mark_flags_as_required(["model", "output_dir"])
 @user_errors_exit
 def main(argv):
     del argv
-    remove_stale(FLAGS.output_dir)
-    if outputs.check_output_dir(FLAGS.output_dir) and not FLAGS.overwrite:
-        raise FileExistsError(f"--output_dir {FLAGS.output_dir} exists; pass --overwrite to replace it")
+    outputs.prepare_output_dir(FLAGS.output_dir, FLAGS.overwrite)
     network = outputs.load_model(FLAGS.model)
     check_servable(network)
     trained = training_settings(FLAGS.model)

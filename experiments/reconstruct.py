@@ -28,7 +28,7 @@ import time
 from absl import app, flags
 
 from lda_tf import outputs
-from lda_tf.atomic import remove_stale, staging, swap
+from lda_tf.atomic import staging, swap
 from lda_tf.cli import flag_values, is_size_pair, user_errors_exit
 from lda_tf.data import parse_tasks
 from lda_tf.evaluation import training_settings, write_rows
@@ -100,9 +100,7 @@ def _network_and_index(task):
 @user_errors_exit
 def main(argv):
     del argv
-    remove_stale(FLAGS.output_dir)
-    if outputs.check_output_dir(FLAGS.output_dir) and not FLAGS.overwrite:
-        raise FileExistsError(f"--output_dir {FLAGS.output_dir} exists; pass --overwrite to replace it")
+    outputs.prepare_output_dir(FLAGS.output_dir, FLAGS.overwrite)
     task = None
     if FLAGS.task is not None:
         tasks = parse_tasks(FLAGS.task)

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from lda_tf.atomic import check_not_file
+from lda_tf.atomic import check_not_file, remove_stale
 
 CONFIG = "config.json"
 
@@ -78,3 +78,12 @@ def check_output_dir(path: str | os.PathLike, name: str = "output_dir") -> bool:
             f"`{name}`"
         )
     return True
+
+
+def prepare_output_dir(path: str | os.PathLike, overwrite: bool) -> None:
+    """A binary's start with ``--output_dir`` and ``--overwrite``: put back or remove what a killed
+    earlier run left (:func:`lda_tf.atomic.remove_stale`), then refuse a path that is not ours
+    (:func:`check_output_dir`) or that exists without ``overwrite``."""
+    remove_stale(path)
+    if check_output_dir(path) and not overwrite:
+        raise FileExistsError(f"--output_dir {path} exists; pass --overwrite to replace it")

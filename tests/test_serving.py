@@ -127,10 +127,9 @@ def _compare(network, batches: dict, outputs: dict) -> float:
     return worst
 
 
-def test_exported_meta_network_runs_without_lda_tf_and_matches_keras(tmp_path):
-    network = _network(num_tasks=3)
-    save_model(network, tmp_path / "run" / "model.keras")
-    done = subprocess.run(
+def _export(tmp_path: Path) -> subprocess.CompletedProcess:
+    """``experiments/export.py`` from the command line: ``run/model.keras`` into ``served``."""
+    return subprocess.run(
         [
             sys.executable,
             "experiments/export.py",
@@ -142,6 +141,12 @@ def test_exported_meta_network_runs_without_lda_tf_and_matches_keras(tmp_path):
         text=True,
         timeout=600,
     )
+
+
+def test_exported_meta_network_runs_without_lda_tf_and_matches_keras(tmp_path):
+    network = _network(num_tasks=3)
+    save_model(network, tmp_path / "run" / "model.keras")
+    done = _export(tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "task_index" in done.stdout
     assert {entry.name for entry in (tmp_path / "served").iterdir()} == {"1", "config.json"}
@@ -152,18 +157,7 @@ def test_exported_meta_network_runs_without_lda_tf_and_matches_keras(tmp_path):
     print(f"largest |served - keras| / max|keras|: {difference:.2e}")
     assert difference < 1e-5  # float32 round-off (the graph may fuse or order operations differently)
 
-    again = subprocess.run(
-        [
-            sys.executable,
-            "experiments/export.py",
-            f"--model={tmp_path / 'run' / 'model.keras'}",
-            f"--output_dir={tmp_path / 'served'}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    again = _export(tmp_path)
     assert again.returncode == 2 and "error: --output_dir" in again.stderr and "--overwrite" in again.stderr
 
 
