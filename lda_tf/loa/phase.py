@@ -31,8 +31,9 @@ sample (never on a batch mean):
   momentum ``theta_t`` per phase. Decision: the paper prints ``grad f``; with ``f`` alone the
   network would not use the learned regulariser at all, so ``grad phi_eps`` (as in GD-Net) is read.
 
-Line search: at most ``max_backtracks`` reductions by ``rho``; a sample whose condition still
-fails keeps ``x`` (step 0), so ``phi_eps(x_{t+1}) <= phi_eps(x_t)`` holds per sample for ``meta``,
+Line search: at most ``max_backtracks`` reductions by ``rho`` (10 for ``meta`` and ``lda``, whose
+first trial is the learned ``alpha_t``; 30 for ``elda``, whose first trial is the constant
+``alpha_bar``: see :class:`PhasePolicy`); a sample whose condition still fails keeps ``x`` (step 0), so ``phi_eps(x_{t+1}) <= phi_eps(x_t)`` holds per sample for ``meta``,
 ``elda`` and ``lda`` with any parameters. In training, the number of reductions ``k`` is piecewise
 constant in the parameters and held fixed: the accepted step ``alpha_t rho^k`` (``meta``, ``lda``)
 stays differentiable in the learned ``alpha_t``, as (14b) ``v = z - alpha_t grad r_eps(x)`` is, so
@@ -71,23 +72,36 @@ from lda_tf.math import squared_norm
 
 POLICIES = ("meta", "lda", "elda", "residual", "gd", "agd")
 SAFEGUARDED_POLICIES = ("meta", "lda", "elda")
+# Line-search reductions allowed per phase (PhasePolicy): elda's first trial is a constant.
+DEFAULT_MAX_BACKTRACKS = {name: 30 if name == "elda" else 10 for name in POLICIES}
 
 
 @dataclasses.dataclass(frozen=True)
 class PhasePolicy:
     """How a phase picks ``x_{t+1}``, with the algorithm constants (not learned).
 
-    Defaults: ``a = 1e3`` (the authors' release), ``rho = 0.5``, ``max_backtracks = 10`` (down to
-    ~1e-3 of the initial step), ``gamma = 0.9`` and ``sigma = 1`` (SPEC 3). For ``elda``:
-    ``eta1 = 1/a`` and ``eta2 = 2/a`` make (4.9) the same test as ``meta``'s line 5;
-    ``eta3 = 1e-6`` gives ``eta3 / eps = 1e-3 = 1/a`` at ``eps = 1e-3``; ``alpha_bar = 1`` is
-    ``1/L_f`` for the orthonormal ``A``.
+    Defaults: ``a = 1e3`` (the authors' release), ``rho = 0.5``, ``gamma = 0.9`` and ``sigma = 1``
+    (SPEC 3). For ``elda``: ``eta1 = 1/a`` and ``eta2 = 2/a`` make (4.9) the same test as
+    ``meta``'s line 5; ``eta3 = 1e-6`` gives ``eta3 / eps = 1e-3 = 1/a`` at ``eps = 1e-3``;
+    ``alpha_bar = 1`` is ``1/L_f`` for the orthonormal ``A``.
+
+    ``max_backtracks`` (None: the policy's default, :data:`DEFAULT_MAX_BACKTRACKS`): 10 (down to
+    ~1e-3 of the first trial) where the first trial is the learned ``alpha_t``, which training
+    scales with ``g``. ``elda``'s first trial is the constant ``alpha_bar``, so its count is set by
+    the Lipschitz constant of the learned ``grad phi_eps``: Lemma 4.5 of U-LDA (4.13) bounds it by
+    ``ceil(log2(alpha_bar (L_eps / 2 + eta3 / eps))) + 1`` at ``rho = 1/2``, with
+    ``L_eps = L_f + sqrt(d1) L_q + M^2 / eps`` (Lemma 4.4) growing with ``g``'s gain. The paper puts
+    no cap on the search; 30 covers ``L_eps`` up to ~1e9 (``M^2`` up to 1e6 at ``eps = 1e-3``). 10
+    did not: after 120 steps of the quick cross-sampling profile the pooled LDA needed 11-12
+    reductions in every phase, every search failed, ``x_T = x_0``, and the gradient of every weight
+    was zero, a state training cannot leave (docs/ulda.md, "The backtracking cap"). A reduction
+    costs one evaluation of ``phi``, and only while some sample of the batch still needs one.
     """
 
     name: str = "meta"
     a: float = 1e3
     rho: float = 0.5
-    max_backtracks: int = 10
+    max_backtracks: int | None = None
     gamma: float = 0.9
     sigma: float = 1.0
     eta1: float = 1e-3
@@ -104,6 +118,8 @@ class PhasePolicy:
             raise ValueError(
                 f"policy needs 0 < rho < 1 and gamma < 1; got rho={self.rho}, gamma={self.gamma}"
             )
+        if self.max_backtracks is None:  # frozen: set the policy's default once, here
+            object.__setattr__(self, "max_backtracks", DEFAULT_MAX_BACKTRACKS[self.name])
         if self.max_backtracks < 0:
             raise ValueError(f"max_backtracks must be >= 0; got {self.max_backtracks}")
 

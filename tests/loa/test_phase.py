@@ -100,6 +100,36 @@ def test_a_failed_line_search_is_told_apart_from_one_accepted_at_the_last_reduct
     assert np.all(diagnostics["line_search_failed"][~took_v] == 0.0)
 
 
+def _phase_gradient_norms(model, inputs, target):
+    with tf.GradientTape() as tape:
+        recon, diagnostics = model(inputs, return_diagnostics=True)
+        loss = tf.reduce_sum(tf.square(tf.abs(recon) - target))
+    gradients = tape.gradient(loss, model.features.trainable_weights)
+    norms = [0.0 if g is None else float(tf.norm(g)) for g in gradients]
+    return norms, {name: value.numpy() for name, value in diagnostics.items()}
+
+
+def test_elda_line_search_keeps_up_with_a_grown_regularizer():
+    """elda's search starts at the constant ``alpha_bar``, so the reductions it needs grow with
+    ``g``'s gain (U-LDA Lemma 4.5). With ``g``'s kernels at 16x Xavier (phi ~ 5e5, as a trained
+    network's regulariser can grow) 12-14 are needed: the default cap finds them, phi decreases in
+    every phase and ``g`` gets a gradient. A cap of 10 fails every search: ``x_T = x_0`` and every
+    gradient of ``g`` is zero, the state U-LDA's quick runs were stuck in."""
+    inputs, target = four_task_batch()
+    assert PhasePolicy(name="elda").max_backtracks == 30 and PhasePolicy(name="meta").max_backtracks == 10
+    norms, diagnostics = _phase_gradient_norms(
+        small_model("elda", num_phases=2, kernel_scale=16.0), inputs, target
+    )
+    assert diagnostics["backtracks"].max() > 10
+    assert np.all(diagnostics["line_search_failed"] == 0.0)
+    assert np.all(diagnostics["phi_after"] < diagnostics["phi_before"])
+    assert min(norms) > 0.0
+    capped = small_model({"name": "elda", "max_backtracks": 10}, num_phases=2, kernel_scale=16.0)
+    norms, diagnostics = _phase_gradient_norms(capped, inputs, target)
+    assert np.all(diagnostics["line_search_failed"] == 1.0)
+    assert max(norms) == 0.0
+
+
 def test_bad_policy_parameters():
     with pytest.raises(ValueError, match="argument `policy` must be one of"):
         PhasePolicy(name="adam")
