@@ -33,8 +33,9 @@ sample (never on a batch mean):
 
 Line search: at most ``max_backtracks`` reductions by ``rho`` (10 for ``meta`` and ``lda``, whose
 first trial is the learned ``alpha_t``; 30 for ``elda``, whose first trial is the constant
-``alpha_bar``: see :class:`PhasePolicy`); a sample whose condition still fails keeps ``x`` (step 0), so ``phi_eps(x_{t+1}) <= phi_eps(x_t)`` holds per sample for ``meta``,
-``elda`` and ``lda`` with any parameters. In training, the number of reductions ``k`` is piecewise
+``alpha_bar``: see :class:`PhasePolicy`); a sample whose condition still fails keeps ``x``
+(step 0), so ``phi_eps(x_{t+1}) <= phi_eps(x_t)`` holds per sample for ``meta``, ``elda`` and
+``lda`` with any parameters. In training, the number of reductions ``k`` is piecewise
 constant in the parameters and held fixed: the accepted step ``alpha_t rho^k`` (``meta``, ``lda``)
 stays differentiable in the learned ``alpha_t``, as (14b) ``v = z - alpha_t grad r_eps(x)`` is, so
 ``alpha_t`` learns also where ``v`` is taken (``elda``'s ``alpha_bar rho^k`` is a constant);
