@@ -133,6 +133,12 @@ flags.DEFINE_string(
     "prostate/, imagenet/, cifar10/, stanford2d/; lda_tf/papers/ulda/data.py); default: offline "
     "stand-ins (quick and smoke profiles).",
 )
+flags.DEFINE_bool(
+    "target_overlap",
+    False,
+    "--paper=ulda: cross-sampling targets train on the sources' first images, as the authors' release "
+    "does (default: disjoint images); runs and results go to runs_overlap/ and ulda_<experiment>_overlap/.",
+)
 flags.DEFINE_integer("seed", 0, "Seed of initialisation and data order.")
 flags.DEFINE_integer(
     "seeds",

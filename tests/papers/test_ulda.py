@@ -150,6 +150,11 @@ def test_source_and_target_images_are_disjoint_and_every_experiment_is_registere
     assert chosen == {"source": [0, 1, 2, 3], "target": [4, 5]}  # smoke: 4 source, 2 target images
     draw = reproduction.domain_set(sampling, sampling.columns[3], subset=(1, 0))
     assert set(read_manifest(draw)["derived_from"]["selection"]["train"]["indices"]) <= {4, 5}
+    overlap = ULDAReproduction("table2", "smoke", str(tmp_path), target_overlap=True)
+    target = overlap.domain_set(sampling, sampling.columns[3])
+    assert read_manifest(target)["derived_from"]["selection"]["train"]["indices"] == [0, 1]  # the release
+    assert target.name.endswith("_overlap") and overlap.runs.name == "runs_overlap"
+    assert overlap.result_folder.name == "ulda_table2_overlap"
     assert PAPERS["ulda"] is ULDAReproduction
     assert set(ULDAReproduction.experiments) == {*(f"table{n}" for n in range(1, 7)), "figure6", "figure7"}
 

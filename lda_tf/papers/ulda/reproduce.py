@@ -185,11 +185,13 @@ class ULDAReproduction(common.Reproduction):
     experiments = EXPERIMENTS
     default_experiment = "table2"
     profiles = PROFILES
-    data_options = ("data_root",)
+    data_options = ("data_root", "target_overlap")
 
     def __init__(self, experiment: str, profile: str, output_dir: str, **options):
         super().__init__(experiment, profile, output_dir, **options)
         self.data_root = self.data["data_root"]
+        # Cross-sampling targets train on the sources' first images (the release), not the next ones.
+        self.target_overlap = bool(self.data["target_overlap"])
         self.offline = not self.data_root
         self.transfers = self._transfers()  # refuses at once when data are missing
         self._trained: dict[str, Path] = {}
@@ -255,7 +257,7 @@ class ULDAReproduction(common.Reproduction):
         if not column.target:
             train = list(range(sources))
         else:
-            first = sources if transfer.shared_dataset else 0
+            first = sources if transfer.shared_dataset and not self.target_overlap else 0
             train = list(range(first, first + profile.target_images))
             if subset is not None:
                 count, draw = subset
@@ -263,6 +265,7 @@ class ULDAReproduction(common.Reproduction):
                 train = sorted(int(i) for i in rng.choice(train, size=min(count, len(train)), replace=False))
         role = "target" if column.target else "source"
         name = f"{transfer.name}_{column.standin if self.offline else column.dataset}_{role}"
+        name += "_overlap" if column.target and transfer.shared_dataset and self.target_overlap else ""
         if subset is not None:
             name += f"_n{subset[0]}_draw{subset[1]}"
         path = derived(
@@ -544,6 +547,12 @@ class ULDAReproduction(common.Reproduction):
             lines.append(f"{column.header}: {self.data_label(column)}; {count} {role} training images")
         left_out = [c.header for c in transfer.columns if self.offline and not c.standin]
         lines = ["data: " + "; ".join(lines) + f"; {profile.test_images} test images a column"]
+        if transfer.shared_dataset:
+            lines.append(
+                "target training images: the sources' first ones (--target_overlap, as the release)"
+                if self.target_overlap
+                else "target training images: disjoint from the sources' (--target_overlap: the release's overlap)"
+            )
         if self.offline:
             lines.append(
                 "NOT the paper's data: offline stand-ins"
@@ -808,7 +817,12 @@ class ULDAReproduction(common.Reproduction):
 
     @property
     def result_folder(self) -> Path:
-        return self.output / f"ulda_{self.experiment}"
+        return self.output / f"ulda_{self.experiment}{'_overlap' if self.target_overlap else ''}"
+
+    @property
+    def runs(self) -> Path:
+        """Runs with overlapping target sets train on other data: they live apart."""
+        return self.output / ("runs_overlap" if self.target_overlap else "runs")
 
 
 METHOD_NOTES = [
