@@ -548,11 +548,9 @@ class ULDAReproduction(common.Reproduction):
         left_out = [c.header for c in transfer.columns if self.offline and not c.standin]
         lines = ["data: " + "; ".join(lines) + f"; {profile.test_images} test images a column"]
         if transfer.shared_dataset:
-            lines.append(
-                "target training images: the sources' first ones (--target_overlap, as the release)"
-                if self.target_overlap
-                else "target training images: disjoint from the sources' (--target_overlap: the release's overlap)"
-            )
+            overlap = "the sources' first ones (--target_overlap, as the release)"
+            disjoint = "disjoint from the sources' (the release's overlap: --target_overlap)"
+            lines.append(f"target training images: {overlap if self.target_overlap else disjoint}")
         if self.offline:
             lines.append(
                 "NOT the paper's data: offline stand-ins"
