@@ -16,6 +16,7 @@ concepts do not exist here.
 
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from lda_tf.loa.model import UnrolledNetwork
@@ -70,3 +71,12 @@ class CNNReconstruction(UnrolledNetwork):
             return recon
         zeros = tf.zeros([self.active_phases, tf.shape(recon)[0]])
         return recon, {name: zeros for name in PhaseDiagnostics._fields}
+
+    def get_config(self):
+        """The measurement and the phases run initially; a subclass adds its sizes."""
+        config = super().get_config()
+        config.update(
+            measurement=keras.saving.serialize_keras_object(self.measurement),
+            active_phases=self.initial_active_phases,
+        )
+        return config

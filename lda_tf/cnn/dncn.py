@@ -127,12 +127,10 @@ class DnCn(CNNReconstruction):
     def get_config(self):
         config = super().get_config()
         config.update(
-            measurement=keras.saving.serialize_keras_object(self.measurement),
             num_cascades=self.num_phases,
             num_layers=self.num_layers,
             num_filters=self.num_filters,
             kernel_size=self.kernel_size,
             leaky_slope=self.leaky_slope,
-            active_phases=self.initial_active_phases,
         )
         return config

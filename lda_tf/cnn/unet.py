@@ -77,6 +77,8 @@ class UNet(CNNReconstruction):
         channels: channels of the first level (fastMRI's ``chans``; 32 in the paper's size).
         num_pools: pooling levels (fastMRI's ``num_pool_layers``; 4).
         leaky_slope: negative slope of the leaky ReLU (fastMRI: 0.2).
+        active_phases: 1 or None (the U-Net is one phase; the argument keeps the saved configuration
+            of every unrolled network alike).
     """
 
     def __init__(
@@ -150,10 +152,8 @@ class UNet(CNNReconstruction):
     def get_config(self):
         config = super().get_config()
         config.update(
-            measurement=keras.saving.serialize_keras_object(self.measurement),
             channels=self.channels,
             num_pools=self.num_pools,
             leaky_slope=self.leaky_slope,
-            active_phases=self.initial_active_phases,
         )
         return config
