@@ -1,5 +1,8 @@
 """The CNN baselines' recipe (lda_tf.recipes.cnn): pooled training, fine-tuning, reuse."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -54,3 +57,21 @@ def test_pooled_training_then_fine_tuning_and_reuse(tmp_path, architecture, kind
     assert isinstance(fine, kind)
     changed = [not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(network.weights, fine.weights)]
     assert any(changed)  # fine-tuning moved the pooled network's weights
+
+
+def test_the_binary_trains_a_unet_and_has_no_flags_of_u_lda(tmp_path):
+    flags = ["--max_images=2", "--steps_per_epoch=1", "--epochs=1", "--crop=64,72", "--downsample=4"]
+    flags += ["--cnn_architecture=unet", "--cnn_channels=2", "--cnn_pools=1", "--verbose=0"]
+    done = subprocess.run(
+        [sys.executable, "experiments/train_cnn.py", *flags, f"--output_dir={tmp_path / 'run'}"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert isinstance(outputs.load_model(tmp_path / "run" / "model.keras"), UNet)
+    refused = subprocess.run(
+        [sys.executable, "experiments/train_cnn.py", "--aug", f"--output_dir={tmp_path / 'x'}"],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0 and "Unknown command line flag 'aug'" in refused.stderr
