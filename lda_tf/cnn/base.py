@@ -39,7 +39,8 @@ def hard_data_consistency(data, image: tf.Tensor) -> tf.Tensor:
 
 class CNNReconstruction(UnrolledNetwork):
     """Base of the CNN baselines (module docstring). A subclass calls :meth:`_set_up_cnn` in
-    ``__init__`` and :meth:`_add_active_phases` in ``build``, and implements :meth:`reconstruct`."""
+    ``__init__`` (and ``self.build()`` at its end), and implements :meth:`build_layers` and
+    :meth:`reconstruct`."""
 
     def _set_up_cnn(self, measurement, num_phases: int, active_phases: int | None) -> None:
         self._set_up(measurement, num_phases, 0, active_phases)
@@ -48,6 +49,20 @@ class CNNReconstruction(UnrolledNetwork):
                 f"{type(self).__name__} reconstructs complex MRI images; {type(self.measurement).__name__} "
                 "is real"
             )
+
+    def build(self, input_shape=None):
+        """Every weight, at construction: the measurement's, the layers' (:meth:`build_layers`),
+        the phase count."""
+        if self.built:
+            return
+        self.measurement.build()
+        self.build_layers()
+        self._add_active_phases()
+        self.built = True
+
+    def build_layers(self) -> None:
+        """Build the sublayers (their input channels are known; the image size does not matter)."""
+        raise NotImplementedError
 
     @property
     def omega_variables(self) -> list:

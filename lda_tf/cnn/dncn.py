@@ -109,14 +109,9 @@ class DnCn(CNNReconstruction):
         ]
         self.build(None)
 
-    def build(self, input_shape=None):
-        if self.built:
-            return
-        self.measurement.build()
+    def build_layers(self) -> None:
         for cascade in self.cascades:
             cascade.build()
-        self._add_active_phases()
-        self.built = True
 
     def reconstruct(self, measured: Measured, training=None) -> tf.Tensor:
         image = measured.initial

@@ -95,7 +95,7 @@ class UNet(CNNReconstruction):
         if channels < 1 or num_pools < 1:
             raise ValueError(f"channels and num_pools must be >= 1; got {channels}, {num_pools}")
         self.channels, self.num_pools, self.leaky_slope = int(channels), int(num_pools), float(leaky_slope)
-        widths = [self.channels * 2**level for level in range(self.num_pools + 1)]
+        self.widths = widths = [self.channels * 2**level for level in range(self.num_pools + 1)]
         self.down = [
             ConvBlock(widths[level], leaky_slope, name=f"down_{level + 1}") for level in range(num_pools)
         ]
@@ -110,19 +110,14 @@ class UNet(CNNReconstruction):
         self.output_convolution = keras.layers.Conv2D(1, 1, name="output")
         self.build(None)
 
-    def build(self, input_shape=None):
-        if self.built:
-            return
-        self.measurement.build()
-        widths = [self.channels * 2**level for level in range(self.num_pools + 1)]
+    def build_layers(self) -> None:
+        widths = self.widths  # channels of each level, the bottom's last
         for level in range(self.num_pools):
             self.down[level].build((None, None, None, widths[level - 1] if level else 1))
             self.up_transposed[level].build((None, None, None, widths[level + 1]))
             self.up[level].build((None, None, None, 2 * widths[level]))
         self.bottom.build((None, None, None, widths[-2]))
         self.output_convolution.build((None, None, None, widths[0]))
-        self._add_active_phases()
-        self.built = True
 
     def magnitude(self, image: tf.Tensor) -> tf.Tensor:
         """The U-Net on a real ``[B, H, W]`` image: normalised, padded, through the levels, cropped
