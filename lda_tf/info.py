@@ -168,7 +168,7 @@ def describe(path: str | os.PathLike, name: str = "model") -> str:
         "parameters",
         f"{theta + omega:,} trainable: theta {theta:,} (g, step sizes, eps0), omega {omega:,} (task weights)",
     )
-    lines += _wrapped("learned", _learned(network))
+    lines += _wrapped("learned", _learned(network) or "none")
     lines += _tasks(network, data)
     lines += _run(path)
     return "\n".join(lines)

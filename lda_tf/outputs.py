@@ -22,13 +22,15 @@ CONFIG = "config.json"
 
 
 def load_model(path: str | os.PathLike, name: str = "model"):
-    """The unrolled network (:class:`~lda_tf.loa.model.UnrolledNetwork`: an ``UnrolledLOA`` or a
-    ``ReleaseUnrolled``) saved in the ``model.keras`` file ``path`` (the argument ``name`` of the
-    caller). Raises :class:`FileNotFoundError` ("no such model file") or :class:`ValueError` ("not a
-    readable Keras model file (...)", "not an unrolled network model"), never Keras's own errors
-    (which say "File not found" for a file that is not a zip)."""
+    """The unrolled network (:class:`~lda_tf.loa.model.UnrolledNetwork`: an ``UnrolledLOA``, a
+    ``ReleaseUnrolled`` or a CNN baseline of :mod:`lda_tf.cnn`) saved in the ``model.keras`` file
+    ``path`` (the argument ``name`` of the caller). Raises :class:`FileNotFoundError` ("no such
+    model file") or :class:`ValueError` ("not a readable Keras model file (...)", "not an unrolled
+    network model"), never Keras's own errors (which say "File not found" for a file that is not a
+    zip)."""
     import keras
 
+    import lda_tf.cnn  # noqa: F401  registers the CNN baselines
     from lda_tf.loa import UnrolledNetwork  # registers the custom layers (lda_tf.loa imports both kinds)
 
     path = Path(path)
@@ -45,8 +47,8 @@ def load_model(path: str | os.PathLike, name: str = "model"):
         ) from None
     if not isinstance(model, UnrolledNetwork):
         raise ValueError(
-            f"argument `{name}` {path}: not an unrolled network model (UnrolledLOA or ReleaseUnrolled; a "
-            f"{type(model).__name__})"
+            f"argument `{name}` {path}: not an unrolled network model (UnrolledLOA, ReleaseUnrolled, DnCn "
+            f"or UNet; a {type(model).__name__})"
         )
     return model
 

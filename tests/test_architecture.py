@@ -5,7 +5,7 @@ Each module of ``lda_tf`` is parsed with :mod:`ast`; every ``import lda_tf...`` 
 A module's *component* is the first name below ``lda_tf`` (``lda_tf.loa.model`` -> ``loa``,
 ``lda_tf.math`` -> ``math``). The rules:
 
-- ``nn/`` and ``loa/`` know no imaging problem and nothing above them;
+- ``nn/``, ``loa/`` and ``cnn/`` know no imaging problem and nothing above them;
 - ``mri/`` and ``cs/`` (the measurement models) know neither the network nor training;
 - ``training/`` knows the network, not the measurement models, the data or the experiments;
 - ``math``, ``checks`` and ``measurement`` import no other part of ``lda_tf`` than each other;
@@ -30,6 +30,7 @@ ABOVE_THE_NETWORK = {"mri", "cs", "data", "training", "recipes", "papers"}
 FORBIDDEN = {
     "nn": ABOVE_THE_NETWORK | {"loa"},
     "loa": ABOVE_THE_NETWORK,
+    "cnn": ABOVE_THE_NETWORK,
     "mri": {"loa", "training", "data", "recipes", "papers"},
     "cs": {"loa", "training", "data", "recipes", "papers"},
     "training": {"mri", "cs", "data", "recipes", "papers"},

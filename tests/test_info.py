@@ -11,6 +11,7 @@ import numpy as np
 
 from lda_tf import UnrolledLOA
 from lda_tf.atomic import save_model
+from lda_tf.cnn import DnCn
 from lda_tf.info import describe, main
 from lda_tf.mri import MRISampling
 
@@ -67,3 +68,15 @@ def test_missing_file_is_an_error_line(tmp_path, capsys):
         timeout=300,
     )
     assert done.returncode == 2 and "no such model file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_describe_a_cnn_baseline(tmp_path):
+    """A DnCn (lda_tf.cnn) has its sizes, its weight count and no learned scalars on the screen."""
+    keras.utils.set_random_seed(0)
+    network = DnCn(MRISampling(name="measurement"), num_cascades=2, num_layers=2, num_filters=3)
+    save_model(network, tmp_path / "model.keras")
+    screen = " ".join(describe(tmp_path / "model.keras").split())
+    # per cascade: 3x3 convolutions 2 -> 3 -> 2 channels with biases
+    weights = 2 * ((9 * 2 * 3 + 3) + (9 * 3 * 2 + 2))
+    assert "DnCn, 2 of 2 phases active; num_cascades=2, num_layers=2, num_filters=3" in screen
+    assert f"{weights:,} trainable" in screen and "learned none" in screen

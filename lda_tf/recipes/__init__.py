@@ -14,6 +14,8 @@ ulda         :class:`ULDARecipe`     U-LDA Step 1 (universal) or Step 2 (transfe
                                      :func:`train_ulda` runs the Init / AUG chains
 task_corr... :class:`TaskCorrelation` ``task_correlation``: Algorithm 1 of paper 004,
                                      task-correlation weights (vector / matrix model)
+cnn          :class:`CNNRecipe`      the DnCn / U-Net baselines of U-LDA's Tables 1-3,
+                                     on pooled domains or fine-tuned on a target
 ============ ======================= =================================================
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lda_tf.recipes.block_cs import BlockCS
+from lda_tf.recipes.cnn import CNNRecipe
 from lda_tf.recipes.config import (
     BlockCSData,
     MRIData,
@@ -29,6 +32,7 @@ from lda_tf.recipes.config import (
     TaskCorrelationData,
     adaptation_config,
     block_cs_config,
+    cnn_config,
     conventional_config,
     lda_mri_config,
     meta_config,
@@ -58,6 +62,7 @@ RECIPES = {
         BlockCS,
         ULDARecipe,
         TaskCorrelation,
+        CNNRecipe,
     )
 }
 
@@ -82,6 +87,7 @@ __all__ = [
     "TaskCorrelationData",
     "adaptation_config",
     "block_cs_config",
+    "cnn_config",
     "conventional_config",
     "lda_mri_config",
     "lda_paper_network",

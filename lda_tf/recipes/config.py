@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from lda_tf.cnn import DnCn, UNet
+from lda_tf.cnn.base import CNNReconstruction
 from lda_tf.data.tasks import META_TRAINING_TASKS, Task, format_tasks, parse_tasks
 from lda_tf.training.bilevel import BilevelConfig
 from lda_tf.training.config import (
@@ -21,7 +23,17 @@ from lda_tf.training.config import (
 )
 from lda_tf.training.task_correlation import SETTINGS_PREFIX, TaskCorrelationConfig
 
-RECIPE_NAMES = ("meta", "meta_release", "conventional", "adaptation", "block_cs", "ulda", "task_correlation")
+CNN_NAMES = ("dncn", "unet")
+RECIPE_NAMES = (
+    "meta",
+    "meta_release",
+    "conventional",
+    "adaptation",
+    "block_cs",
+    "ulda",
+    "task_correlation",
+    "cnn",
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -187,6 +199,27 @@ class ULDAData:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class CNNConfig:
+    """A CNN baseline of the U-LDA paper's Tables 1-3 (:mod:`lda_tf.cnn`): DnCn or fastMRI's U-Net."""
+
+    architecture: str = setting(
+        "dncn", help="dncn: DnCn; unet: fastMRI's magnitude U-Net.", choices=CNN_NAMES
+    )
+    cascades: int = setting(5, help="DnCn: cascades (CNN + data consistency).", min=1)
+    conv_layers: int = setting(5, help="DnCn: convolutions per cascade.", min=2)
+    filters: int = setting(16, help="DnCn: channels of the convolutions.", min=1)
+    channels: int = setting(32, help="U-Net: channels of the first level (doubled per level).", min=1)
+    pools: int = setting(4, help="U-Net: pooling levels.", min=1)
+
+    def build(self, measurement) -> CNNReconstruction:
+        if self.architecture == "dncn":
+            return DnCn(
+                measurement, num_cascades=self.cascades, num_layers=self.conv_layers, num_filters=self.filters
+            )
+        return UNet(measurement, channels=self.channels, num_pools=self.pools)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class RunConfig(TrainingConfig):
     """One training run: the procedure (:data:`RECIPE_NAMES`), generic settings, data."""
 
@@ -200,6 +233,7 @@ class RunConfig(TrainingConfig):
     task_correlation: TaskCorrelationConfig | None = setting(
         None, help="Algorithm 1 of the task-correlation paper", prefix=SETTINGS_PREFIX
     )
+    cnn: CNNConfig | None = setting(None, help="a CNN baseline (recipe cnn)", prefix="cnn_")
 
 
 # ------------------------------------------------------------------------------------ presets
@@ -326,3 +360,21 @@ def ulda_config(output_dir: str, **settings) -> RunConfig:
         stair=StairConfig(initial_phases=3, phases_per_stage=2, epochs_per_stage=50),
     )
     return _warm_start(base, {"stair_first_stage_epochs": 50, "stair_epochs_per_stage": 50, **settings})
+
+
+def cnn_config(output_dir: str, **settings) -> RunConfig:
+    """A CNN baseline of the U-LDA paper (5.2; :mod:`lda_tf.recipes.cnn`): DnCn as the authors'
+    release builds it (5 cascades x 5 convolutions x 16 channels), or with ``cnn_architecture="unet"``
+    fastMRI's U-Net (32 channels, 4 pools); trained on its domains pooled (no domain groups), Adam
+    1e-4 for 200 epochs (the paper's DnCn), two pairs per domain in a batch (a decision: the paper
+    gives batch 4 for the U-Net's fine-tuning only)."""
+    base = RunConfig(
+        output_dir=output_dir,
+        recipe="cnn",
+        network=None,
+        cnn=CNNConfig(),
+        optimizer=OptimizerConfig(learning_rate=1e-4),
+        epochs=200,
+        data=ULDAData(domain_groups=False, per_domain=2),
+    )
+    return base.replace(**settings)

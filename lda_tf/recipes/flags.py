@@ -34,6 +34,7 @@ OPTIONAL_SECTIONS = (
     "stair",
     "bilevel",
     "task_correlation",
+    "cnn",
 )  # flags only for recipes that use them
 NOT_FLAGS = frozenset({"recipe", "preset"})  # the binary and its preset fix these
 

@@ -63,7 +63,12 @@ class ULDARecipe(Recipe):
         if not isinstance(config.data, ULDAData):
             raise ValueError(f"recipe {self.name!r} trains on ULDAData; got {type(config.data).__name__}")
         self.data: ULDAData = config.data
-        self.step = {"universal": UniversalStep, "transfer": TransferStep}[self.data.step](config)
+        self.step = self.steps()[self.data.step](config)
+
+    @staticmethod
+    def steps() -> dict:
+        """The class of each step (``step``): what builds the network."""
+        return {"universal": UniversalStep, "transfer": TransferStep}
 
     def images(self, split: str) -> list[np.ndarray]:
         """A split of every domain's dataset (each dataset verified once)."""

@@ -330,7 +330,7 @@ def fit(recipe: Recipe) -> Path:
             network,
             recipe.mode,
             config.bilevel or BilevelConfig(),
-            magnitude_loss=network.features.complex_valued,
+            magnitude_loss=network.measurement.complex_valued,
             gradient=config.gradient,
             **recipe.trainer_options(),
         )

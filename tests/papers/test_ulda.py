@@ -169,18 +169,24 @@ def output(tmp_path_factory):
 def test_table2_cross_sampling_every_method_and_a_figure(output):
     result = _run("table2", output)
     text = result.markdown
-    for method in ("Zero-filling", "TV", "LDA", "Meta", "U-LDA"):
+    for method in ("Zero-filling", "TV", "DnCn", "LDA", "UNet", "Meta", "U-LDA"):
         assert f"| ours | {method} |" in text
     assert "| published | U-LDA | 32.13 | 37.54 | 40.48 | 34.90 | 38.80 |" in text
+    assert "| published | DnCn | 29.85 |" in text and "| published | UNet | 26.93 |" in text
+    assert "published only: U-MRI, HUMUS-Net" in text
     assert "NOT the paper's data" in text and "SMOKE profile" in text
     rows = _rows(result.per_image)
-    assert len(rows) == 5 * 5 * 2  # columns x methods x test images
+    assert len(rows) == 5 * 7 * 2  # columns x methods x test images
     assert all(np.isfinite(float(row["psnr"])) for row in rows)
     runs = output / "runs"
     for run in (
         "sampling_universal_init/universal",
         "sampling_universal_init/lda_domain3",
         "sampling_lda_pooled",
+        "sampling_dncn_pooled",
+        "sampling_dncn_finetune_15",
+        "sampling_unet_pooled",
+        "sampling_unet_finetune_25",
     ):
         assert (runs / run / "model.keras").is_file(), run
     assert {p.name for p in (runs / "sampling_transfer_aug").iterdir()} >= {"aug1", "aug2", "transfer"}

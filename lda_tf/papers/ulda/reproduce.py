@@ -24,17 +24,26 @@ Methods of Tables 1-3 (rows; the paper's rows that are not run here are printed 
   further trained on the testing datasets using a smaller learning rate and fewer epochs";
   decision: pooled, so that it is Table 4's "no adapter, no Init, no AUG" row, which equals the
   LDA row in the paper).
+- **DnCn** [33] and **UNet** [3] (:mod:`lda_tf.cnn`, the recipe ``cnn``): DnCn (cascades of a
+  residual CNN, the complex image as two channels, and noise-free data consistency; the release's
+  5 cascades x 5 convolutions x 16 channels) and fastMRI's U-Net on the zero filling's magnitude;
+  each trained on all source domains pooled (a source column uses that model), then fine-tuned on
+  each target (paper: DnCn "trained per dataset", then "further trained on the testing datasets
+  using a smaller learning rate and fewer epochs"; the U-Net "pre-trained on all available data",
+  fine-tuned with Adam 1e-5; decision: pooled for both, as the LDA row of the targets). Loss: the
+  mean squared error of the magnitudes.
 - **Meta** [6]: the meta paper's network meta-trained (Algorithm 2) on the source sampling ratios
   and adapted to the target ones; cross-sampling only (its tasks are masks on one dataset).
 - **U-LDA**: Step 1 with Init, Step 2 with AUG (:func:`lda_tf.recipes.train_ulda`); every column
   reconstructed by the transferred model with its domain's group.
-- DnCn, UNet, U-MRI, HUMUS-Net: published values only (not implemented here; U-MRI [24] is not
-  described in the paper closely enough to rebuild: its ASPIN layers, distillation and transfer
-  schedule are in ref. [24] only).
+- U-MRI, HUMUS-Net: published values only (not implemented here; U-MRI [24] is not described in
+  the paper closely enough to rebuild: its ASPIN layers, distillation and transfer schedule are in
+  ref. [24] only; HUMUS-Net [13] is a transformer of more than 10^8 weights).
 
 Runs live in ``<output>/runs/<experiment>_<run>`` (``sampling_universal_init/`` holds Init's
 ``lda_domain<i>/`` and Step 1's ``universal/``; ``sampling_transfer_aug/`` holds ``aug1/``,
-``aug2/``, ``transfer/``), shared by the experiments that need them (Table 4's last row is
+``aug2/``, ``transfer/``; ``sampling_<method>_pooled/`` and ``sampling_<method>_finetune_<column>/``
+the LDA, DnCn and UNet baselines), shared by the experiments that need them (Table 4's last row is
 Table 2's U-LDA); the derived datasets in ``<output>/data``. Finished runs are reused when their
 settings match, unfinished ones resume, ``overwrite`` retrains.
 """
@@ -64,8 +73,19 @@ from lda_tf.recipes import RunConfig
 from lda_tf.recipes.config import Domain
 
 MASK = "cartesian_gaussian"  # the paper's Cartesian mask: lowest 5 % lines, the rest Gaussian-weighted
-LABELS = {"zero_filling": "Zero-filling", "tv": "TV", "LDA": "LDA", "Meta": "Meta", "U-LDA": "U-LDA"}
-PUBLISHED_ONLY = ("DnCn", "UNet", "U-MRI", "HUMUS-Net")
+LABELS = {
+    "zero_filling": "Zero-filling",
+    "tv": "TV",
+    "DnCn": "DnCn",
+    "LDA": "LDA",
+    "UNet": "UNet",
+    "Meta": "Meta",
+    "U-LDA": "U-LDA",
+}
+LEARNED = ("DnCn", "LDA", "UNet", "Meta", "U-LDA")  # the learned rows of Tables 1-3, in the paper's order
+CNN_BASELINES = ("DnCn", "UNet")  # lda_tf.cnn
+POOLED = ("LDA", *CNN_BASELINES)  # trained on the pooled sources, fine-tuned on each target
+PUBLISHED_ONLY = ("U-MRI", "HUMUS-Net")
 DEFAULT_ALPHA = 0.01
 
 
@@ -343,33 +363,45 @@ class ULDAReproduction(common.Reproduction):
 
         return self._train(name, config, chain=True)
 
-    def lda_pooled(self, transfer: Transfer) -> Path:
-        """LDA (U-LDA's network without groups) trained on all source domains pooled."""
+    def _cnn(self, directory: Path, domains, **settings) -> RunConfig:
+        base = {**self.profile.runtime(), "seed": self.seed, "verbose": self.verbose}
+        return recipes.cnn_config(str(directory), domains=tuple(domains), **{**base, **settings})
+
+    def _pooled_settings(self, method: str, step: str) -> tuple[Callable, dict]:
+        """The config preset and the settings of ``method`` (:data:`POOLED`) on the pooled sources
+        (``step="universal"``) or fine-tuned on a target (``"transfer"``)."""
+        profile = self.profile
+        if method == "LDA":  # U-LDA's network without groups
+            schedule = profile.universal if step == "universal" else profile.finetune
+            return self._ulda, {**schedule, "step": step, "domain_groups": False}
+        schedule = profile.cnn_pretrain if step == "universal" else profile.cnn_finetune
+        return self._cnn, {**profile.cnn[method], **schedule, "step": step}
+
+    def pooled(self, transfer: Transfer, method: str = "LDA") -> Path:
+        """``method`` (:data:`POOLED`) trained on all source domains pooled."""
         sources = transfer.sources(self.offline)
-        settings = {**self.profile.universal, "step": "universal", "domain_groups": False}
+        preset, settings = self._pooled_settings(method, "universal")
 
         def config(directory):
-            return self._ulda(directory, self.domains(transfer, sources), **settings)
+            return preset(directory, self.domains(transfer, sources), **settings)
 
-        return self._train(f"{transfer.name}_lda_pooled", config)
+        return self._train(f"{transfer.name}_{method.lower()}_pooled", config)
 
-    def lda_finetuned(self, transfer: Transfer, column: Column, subset=None, seed=None) -> Path:
-        """The pooled LDA fine-tuned (all of it) on one target column."""
-        pooled = self.lda_pooled(transfer)
-        name = f"{transfer.name}_lda_finetune_{column.name}"
+    def finetuned(
+        self, transfer: Transfer, column: Column, method: str = "LDA", subset=None, seed=None
+    ) -> Path:
+        """The pooled ``method`` fine-tuned (all of it) on one target column."""
+        pooled = self.pooled(transfer, method)
+        name = f"{transfer.name}_{method.lower()}_finetune_{column.name}"
         if subset is not None:
             name += f"_n{subset[0]}_draw{subset[1]}"
-        settings = {
-            **self.profile.finetune,
-            "step": "transfer",
-            "domain_groups": False,
-            "init_model": str(pooled),
-        }
+        preset, settings = self._pooled_settings(method, "transfer")
+        settings["init_model"] = str(pooled)
         if seed is not None:
             settings["seed"] = seed
 
         def config(directory):
-            return self._ulda(directory, self.domains(transfer, [column], subset), **settings)
+            return preset(directory, self.domains(transfer, [column], subset), **settings)
 
         return self._train(name, config)
 
@@ -440,9 +472,16 @@ class ULDAReproduction(common.Reproduction):
             )
             by_column[column.name] = {"LDA": lda, "U-LDA": dataclasses.replace(ulda, domain=index)}
         for index, column in enumerate(targets):
-            lda = Method.of_network("LDA", outputs.load_model(self.lda_finetuned(transfer, column)))
+            lda = Method.of_network("LDA", outputs.load_model(self.finetuned(transfer, column)))
             domain = len(sources) + index
             by_column[column.name] = {"LDA": lda, "U-LDA": dataclasses.replace(ulda, domain=domain)}
+        for method in CNN_BASELINES:
+            pooled = Method.of_network(method, outputs.load_model(self.pooled(transfer, method)))
+            for column in sources:
+                by_column[column.name][method] = pooled
+            for column in targets:
+                tuned = outputs.load_model(self.finetuned(transfer, column, method))
+                by_column[column.name][method] = Method.of_network(method, tuned)
         if meta_paths is not None:
             meta = Method.of_network("Meta", outputs.load_model(meta_paths[0]))
             adapted = Method.of_network("Meta", outputs.load_model(meta_paths[1]))
@@ -461,7 +500,7 @@ class ULDAReproduction(common.Reproduction):
             order = [
                 ZERO_FILLING,
                 tv,
-                *(methods[column.name][m] for m in ("LDA", "Meta", "U-LDA") if m in methods[column.name]),
+                *(methods[column.name][m] for m in LEARNED if m in methods[column.name]),
             ]
             column_rows, column_kept = self.score(transfer, column, order, keep=column.target)
             rows += column_rows
@@ -514,7 +553,7 @@ class ULDAReproduction(common.Reproduction):
         for names in groups:
             if not names:
                 continue
-            shown = [m for m in ("zero_filling", "LDA", "Meta", "U-LDA") if all(m in kept[n] for n in names)]
+            shown = [m for m in ("zero_filling", *LEARNED) if all(m in kept[n] for n in names)]
             recons = {LABELS[m]: {} for m in shown}
             masks = {}
             columns = {c.name: c for c in transfer.columns}
@@ -575,7 +614,7 @@ class ULDAReproduction(common.Reproduction):
             for index, column in enumerate(targets):
                 methods = [
                     Method.of_network(
-                        "no adapter/no Init/no AUG", outputs.load_model(self.lda_finetuned(transfer, column))
+                        "no adapter/no Init/no AUG", outputs.load_model(self.finetuned(transfer, column))
                     )
                 ]
                 methods += [dataclasses.replace(m, domain=sources + index) for m in networks.values()]
@@ -733,7 +772,7 @@ class ULDAReproduction(common.Reproduction):
                     )
                     methods = [
                         Method.of_network(
-                            "LDA", outputs.load_model(self.lda_finetuned(transfer, column, subset, seed))
+                            "LDA", outputs.load_model(self.finetuned(transfer, column, "LDA", subset, seed))
                         ),
                         Method.of_network("U-LDA", outputs.load_model(ulda), domain=len(sources)),
                     ]
@@ -824,6 +863,8 @@ class ULDAReproduction(common.Reproduction):
 
 
 METHOD_NOTES = [
+    "DnCn (cascades of a residual CNN and data consistency) and UNet (fastMRI's, on the magnitude): "
+    "trained on the pooled sources, fine-tuned on each target (lda_tf.cnn; sizes per profile)",
     "LDA: on a source the LDA trained on it (Init's g_i runs); on a target the LDA trained on the pooled "
     "sources, fine-tuned on the target",
     "Meta: the meta paper's network meta-trained on the source ratios, adapted to the target ratios",
