@@ -241,7 +241,7 @@ def test_figures_6_and_7(output):
     result = _run("figure7", output)
     rows = _rows(result.per_image)
     assert {(row["images"], row["draw"]) for row in rows} == {("1", "0"), ("1", "1"), ("2", "0"), ("2", "1")}
-    assert {row["method"] for row in rows} == {"LDA", "Meta", "U-LDA"}
+    assert {row["method"] for row in rows} == {"DnCn", "LDA", "UNet", "Meta", "U-LDA"}
     assert "± " in result.markdown and result.figures[0].name == "figure7_sampling.png"
 
 

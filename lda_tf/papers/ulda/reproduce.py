@@ -770,15 +770,19 @@ class ULDAReproduction(common.Reproduction):
                     ulda = self.transfer_step(
                         transfer, universal, aug=True, targets=[column], subset=subset, seed=seed
                     )
-                    methods = [
-                        Method.of_network(
-                            "LDA", outputs.load_model(self.finetuned(transfer, column, "LDA", subset, seed))
-                        ),
-                        Method.of_network("U-LDA", outputs.load_model(ulda), domain=len(sources)),
-                    ]
+                    methods = {  # in the paper's order (LEARNED)
+                        name: Method.of_network(
+                            name, outputs.load_model(self.finetuned(transfer, column, name, subset, seed))
+                        )
+                        for name in POOLED
+                    }
+                    methods["U-LDA"] = Method.of_network(
+                        "U-LDA", outputs.load_model(ulda), domain=len(sources)
+                    )
                     meta = self.meta_runs(transfer, targets=[column], subset=subset, seed=seed)
                     if meta is not None:
-                        methods.insert(1, Method.of_network("Meta", outputs.load_model(meta[1]), domain=0))
+                        methods["Meta"] = Method.of_network("Meta", outputs.load_model(meta[1]), domain=0)
+                    methods = [methods[name] for name in LEARNED if name in methods]
                     column_rows, _ = self.score(transfer, column, methods)
                     rows += [{**row, "images": count, "draw": draw} for row in column_rows]
         summary: dict = {}
