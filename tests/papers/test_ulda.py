@@ -101,6 +101,23 @@ def test_linear_cka_equals_the_hsic_formula_and_its_invariances():
         linear_cka(x, y[:5])
 
 
+def test_linear_cka_with_more_features_than_images():
+    """Figure 6 compares a few images with ~1e5 features each: CKA goes through the n x n Gram
+    matrices there (a p x p product would need p^2 floats). It equals the HSIC formula with few
+    features, and runs at a million features per image."""
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((6, 50)), rng.standard_normal((6, 40))
+    y[:, :20] += 0.7 * x[:, :20]
+    h = np.eye(6) - np.ones((6, 6)) / 6
+
+    def hsic(a, b):
+        return np.trace(a @ a.T @ h @ b @ b.T @ h)
+
+    assert linear_cka(x, y) == pytest.approx(hsic(x, y) / np.sqrt(hsic(x, x) * hsic(y, y)), rel=1e-12)
+    wide = rng.standard_normal((4, 1_000_000))
+    assert linear_cka(wide, 2.0 * wide + 1.0) == pytest.approx(1.0, rel=1e-9)
+
+
 def test_ncc_is_the_mean_pearson_correlation_per_image():
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((4, 3, 5)), rng.standard_normal((4, 3, 5))

@@ -27,8 +27,16 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
         raise ValueError(f"linear CKA needs the same n >= 2 samples in both; got {len(x)} and {len(y)}")
     x = x - x.mean(axis=0)
     y = y - y.mean(axis=0)
-    cross = np.linalg.norm(y.T @ x) ** 2
-    norm = np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)
+    if len(x) < min(x.shape[1], y.shape[1]):
+        # Fewer images than features (Figure 6: a few images, ~1e5 features each): the same
+        # quantities through the n x n Gram matrices K = X X^T, L = Y Y^T, since
+        # ||Y^T X||_F^2 = <K, L>_F and ||X^T X||_F = ||K||_F (p x p would not fit in memory).
+        gram_x, gram_y = x @ x.T, y @ y.T
+        cross = np.sum(gram_x * gram_y)
+        norm = np.linalg.norm(gram_x) * np.linalg.norm(gram_y)
+    else:
+        cross = np.linalg.norm(y.T @ x) ** 2
+        norm = np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y)
     return float(cross / norm) if norm > 0 else 0.0
 
 
