@@ -40,3 +40,13 @@ def global_squared_norm(tensors: Sequence[tf.Tensor]) -> tf.Tensor:
     gradients; it is not per sample.
     """
     return tf.add_n([tf.reduce_sum(tf.square(tensor)) for tensor in tensors])
+
+
+def complex_to_channels(image: tf.Tensor) -> tf.Tensor:
+    """``[B, H, W]`` complex -> ``[B, H, W, 2]`` real (real part, imaginary part)."""
+    return tf.stack([tf.math.real(image), tf.math.imag(image)], axis=-1)
+
+
+def channels_to_complex(channels: tf.Tensor) -> tf.Tensor:
+    """``[B, H, W, 2]`` real -> ``[B, H, W]`` complex; the inverse of :func:`complex_to_channels`."""
+    return tf.complex(channels[..., 0], channels[..., 1])

@@ -20,17 +20,8 @@ import keras
 import tensorflow as tf
 
 from lda_tf.cnn.base import CNNReconstruction, hard_data_consistency
+from lda_tf.math import channels_to_complex, complex_to_channels
 from lda_tf.measurement import Measured, Measurement
-
-
-def as_channels(image: tf.Tensor) -> tf.Tensor:
-    """``[B, H, W]`` complex -> ``[B, H, W, 2]`` real (real part, imaginary part)."""
-    return tf.stack([tf.math.real(image), tf.math.imag(image)], axis=-1)
-
-
-def as_complex(channels: tf.Tensor) -> tf.Tensor:
-    """``[B, H, W, 2]`` real -> ``[B, H, W]`` complex; the inverse of :func:`as_channels`."""
-    return tf.complex(channels[..., 0], channels[..., 1])
 
 
 class ResidualCNN(keras.layers.Layer):
@@ -57,10 +48,10 @@ class ResidualCNN(keras.layers.Layer):
         self.built = True
 
     def call(self, image: tf.Tensor) -> tf.Tensor:
-        features = as_channels(image)
+        features = complex_to_channels(image)
         for convolution in self.convolutions[:-1]:
             features = tf.nn.leaky_relu(convolution(features), alpha=self.leaky_slope)
-        return image + as_complex(self.convolutions[-1](features))
+        return image + channels_to_complex(self.convolutions[-1](features))
 
 
 @keras.saving.register_keras_serializable(package="lda_tf")

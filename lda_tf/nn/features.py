@@ -20,6 +20,7 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
+from lda_tf.math import channels_to_complex, complex_to_channels
 from lda_tf.nn.activations import smoothed_relu, smoothed_relu_derivative
 from lda_tf.nn.complex_conv import BlockConv2D
 
@@ -125,13 +126,13 @@ class FeatureExtractor(keras.layers.Layer):
         if image.dtype != self.image_dtype:
             raise TypeError(f"g expects {self.image_dtype.name} images [B, H, W]; got {image.dtype.name}")
         if self.complex_valued:
-            return tf.stack([tf.math.real(image), tf.math.imag(image)], axis=-1)
+            return complex_to_channels(image)
         return image[..., None]
 
     def from_channels(self, channels: tf.Tensor) -> tf.Tensor:
         """``[B, H, W, p]`` stacked real channels -> ``[B, H, W]`` image."""
         if self.complex_valued:
-            return tf.complex(channels[..., 0], channels[..., 1])
+            return channels_to_complex(channels)
         return channels[..., 0]
 
     def kernels(self) -> list[tf.Tensor]:
