@@ -27,11 +27,8 @@ TASK_CORRELATION_DIR ?= runs/task_correlation
 # TensorFlow's C++ start-up messages (CUDA probing on a CPU machine, CPU instruction notes) are
 # filtered out of the reproductions' output (with pipefail the command's exit status is kept).
 # Bit-identical runs (docs/reproducibility.md): the binaries set TensorFlow's op determinism
-# (--deterministic, the default), which makes every row but "Release as run" bit-identical. That row
-# is bit-identical only with oneDNN's kernels off, which TensorFlow reads from the environment when
-# it starts and which costs 2-4x in time: `make demo ONEDNN=0` does it; the default keeps oneDNN.
-ONEDNN ?=
-EXPERIMENT_ENV := PYTHONUNBUFFERED=1 $(if $(ONEDNN),TF_ENABLE_ONEDNN_OPTS=$(ONEDNN))
+# (--deterministic, the default); two fresh clones' `make demo` printed identical tables.
+EXPERIMENT_ENV := PYTHONUNBUFFERED=1
 
 FILTER_TF_NOISE := grep --line-buffered -v -E '^(WARNING: All log messages|[IWE][0-9]{4} |To enable the following instructions)'
 

@@ -12,14 +12,15 @@ the result is bit-identical in every process, with oneDNN on or off. So determin
 op determinism (every kernel deterministic, or an error naming the op) plus that one pass off.
 Its cost is in ``benchmarks/README.md``.
 
-One case needs more, and it cannot be set from here: the release row's training
-(``lda_tf.recipes.MetaRelease``) still ended with weights differing in the last bits between
-processes (from its third batch on, two outcomes, about one process in two). It was bit-identical
-with oneDNN's kernels off (``TF_ENABLE_ONEDNN_OPTS=0``, read by TensorFlow when it starts; 3 and 6
-batches, measured), not with ``TF_NUM_INTEROP_THREADS=1`` nor the threading API. oneDNN off costs
-2-4x in time, so it is not the default: ``make demo ONEDNN=0`` sets it, and every run records the
-numerics-relevant environment (``lda_tf.provenance``). Meta, conventional and adaptation training
-were bit-identical with oneDNN on.
+One case needed more: the release row's training (``lda_tf.recipes.MetaRelease``) still ended
+with weights differing in the last bits between processes (from its third batch on, two
+outcomes), bit-identical only with oneDNN's kernels off (``TF_ENABLE_ONEDNN_OPTS=0``, 2-4x slower).
+The first differing tensor was the ``AddN`` that sums the six gradients of one ``g`` kernel used in
+every phase: with oneDNN its rounding varied although its inputs were bit-identical. The release
+now hands each use its own copy of the kernels (``lda_tf.math.PairwiseFanOut``), so every gradient
+sum has two terms, whose rounding does not depend on order, and its training is bit-identical with
+oneDNN on (measured: 8 single steps in one process, 4 three-batch runs in pairs of processes).
+Every run records the numerics-relevant environment (``lda_tf.provenance``).
 """
 
 from __future__ import annotations

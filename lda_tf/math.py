@@ -50,3 +50,27 @@ def complex_to_channels(image: tf.Tensor) -> tf.Tensor:
 def channels_to_complex(channels: tf.Tensor) -> tf.Tensor:
     """``[B, H, W, 2]`` real -> ``[B, H, W]`` complex; the inverse of :func:`complex_to_channels`."""
     return tf.complex(channels[..., 0], channels[..., 1])
+
+
+class PairwiseFanOut:
+    """Hands out the same tensors once per use so that their gradients are summed two at a time,
+    in an order fixed by the graph rather than by the runtime.
+
+    Autodiff sums the gradients of a tensor's ``n`` uses with one ``AddN`` of ``n`` inputs. With
+    oneDNN on (TensorFlow's CPU default), the rounding of such a sum was found to vary from run
+    to run for ``n = 6`` (the release's ``g`` kernels; docs/reproducibility.md), although its
+    inputs were bit-identical. Here every :meth:`take` splits the chain ``k_0 -> (use_1, k_1) ->
+    (use_2, k_2) -> ...`` with identities, so each tensor has exactly two consumers and every
+    aggregation is ``a + b``, which IEEE rounds the same in either order. The forward values are
+    unchanged (identities); only the gradient's summation order becomes fixed:
+    ``g_use_1 + (g_use_2 + (g_use_3 + ...))``.
+    """
+
+    def __init__(self, tensors: Sequence[tf.Tensor]):
+        self._rest = list(tensors)
+
+    def take(self) -> list[tf.Tensor]:
+        """The tensors, for one use (one convolution or one transposed convolution each)."""
+        use = [tf.identity(tensor) for tensor in self._rest]
+        self._rest = [tf.identity(tensor) for tensor in self._rest]
+        return use

@@ -56,7 +56,7 @@ import tensorflow as tf
 
 from lda_tf.checks import check_choice
 from lda_tf.loa.model import UnrolledNetwork
-from lda_tf.math import squared_norm
+from lda_tf.math import PairwiseFanOut, squared_norm
 from lda_tf.measurement import Measured, Measurement
 from lda_tf.nn.features import FeatureExtractor
 
@@ -179,9 +179,11 @@ class ReleaseUnrolled(UnrolledNetwork):
         }
 
     # ----------------------------------------------------------------- the script's functions
-    def _regularizer(self, image: tf.Tensor, kernels) -> _Regularizer:
-        maps = self.features.forward(image, kernels)  # g1_forward
-        jacobian_transpose = self.features.jacobian_transpose(maps.preactivations, maps.output, kernels)
+    def _regularizer(self, image: tf.Tensor, kernels: PairwiseFanOut) -> _Regularizer:
+        maps = self.features.forward(image, kernels.take())  # g1_forward
+        jacobian_transpose = self.features.jacobian_transpose(
+            maps.preactivations, maps.output, kernels.take()
+        )  # grad_g1
         return _Regularizer(jacobian_transpose, tf.reduce_sum(tf.square(maps.output), axis=-1))
 
     @staticmethod
@@ -194,10 +196,12 @@ class ReleaseUnrolled(UnrolledNetwork):
         scale = _as_complex(1.0 / self._normaliser(parts.pixel_norms2, eps))
         return _per_sample(scale, parts.jacobian_transpose) * parts.jacobian_transpose
 
-    def _phi(self, data, image: tf.Tensor, eps: tf.Tensor, kernels, weight: tf.Tensor) -> tf.Tensor:
+    def _phi(
+        self, data, image: tf.Tensor, eps: tf.Tensor, kernels: PairwiseFanOut, weight: tf.Tensor
+    ) -> tf.Tensor:
         """``phi`` (line 243): ``1/2 ||P fft2d(x) - y||^2 + sigmoid(|w_i|) (R_eps(x))``, with
         ``R_eps = sum_j sqrt(||g_j||^2 + eps^2) - eps`` (``R_epsilon1``, lines 192-198)."""
-        pixel_norms2 = tf.reduce_sum(tf.square(self.features.forward(image, kernels).output), axis=-1)
+        pixel_norms2 = tf.reduce_sum(tf.square(self.features.forward(image, kernels.take()).output), axis=-1)
         return data.data_fidelity(image) + weight * (self._normaliser(pixel_norms2, eps) - eps)
 
     # ----------------------------------------------------------------- forward
@@ -216,7 +220,7 @@ class ReleaseUnrolled(UnrolledNetwork):
         alpha = tf.complex(tf.convert_to_tensor(self.alpha_real), tf.convert_to_tensor(self.alpha_imag))
         tau = tf.complex(tf.convert_to_tensor(self.tau_real), tf.convert_to_tensor(self.tau_imag))
         eps = tf.convert_to_tensor(self.eps0)
-        kernels = self.features.kernels()
+        kernels = PairwiseFanOut(self.features.kernels())  # one copy per use: reproducible gradients
         parts = self._regularizer(image, kernels) if self.step == "v" else None
         per_phase = []
         for _ in range(self.active_phases):

@@ -247,6 +247,28 @@ def test_tau_gets_no_gradient_in_the_v_step_and_omega_none_in_the_u_step():
         assert gradients[0] is not None and all(gradient is None for gradient in gradients[1:])
 
 
+def test_kernel_gradients_are_summed_two_at_a_time():
+    """Each of g's kernels is used in every phase; its gradient must be summed pairwise (no AddN of
+    more than two filter gradients), the sum whose rounding varied between runs under oneDNN
+    (docs/reproducibility.md, lda_tf.math.PairwiseFanOut)."""
+    inputs, target = four_task_batch()
+    model = _model()
+
+    @tf.function
+    def gradients():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(tf.abs(model(inputs)) - target))
+        return tape.gradient(loss, model.features.trainable_weights)
+
+    graph = gradients.get_concrete_function().graph
+    filter_sums = [
+        op
+        for op in graph.get_operations()
+        if op.type == "AddN" and any("Conv2DBackpropFilter" in i.op.type for i in op.inputs)
+    ]
+    assert filter_sums and all(len(op.inputs) == 2 for op in filter_sums)
+
+
 def test_save_and_load_round_trip(tmp_path):
     model = _model(step="u", eps_rule=False, num_phases=2, alpha_real=0.5)
     model.set_active_phases(1)

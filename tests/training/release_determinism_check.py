@@ -1,9 +1,9 @@
 """Run twice by test_determinism.py, each time in a fresh process: three batches of the release
 row's training (``lda_tf.recipes.MetaRelease``: 5 theta steps + 1 theta-and-omega step per
-batch) at the demo's size (80x90, 3 phases), printing a hash of the trained weights. With op
-determinism alone its weights differed in the last bits between processes from the third batch
-(two outcomes, about one run in two); with oneDNN's kernels off (``TF_ENABLE_ONEDNN_OPTS=0``,
-``make demo ONEDNN=0``) they are identical (docs/reproducibility.md)."""
+batch) at the demo's size (80x90, 3 phases), printing a hash of the trained weights. Before the
+release summed its kernel gradients pairwise (``lda_tf.math.PairwiseFanOut``), its weights differed
+in the last bits between processes from the third batch under oneDNN (two outcomes, about one run
+in two; docs/reproducibility.md)."""
 
 import hashlib
 import sys
