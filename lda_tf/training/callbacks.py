@@ -115,9 +115,24 @@ class StairTraining(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         if self._stage_start is not None:
             return
-        self._stage_start = epoch
         if epoch == 0:  # a fresh run starts small; a resumed one keeps its checkpoint's phases
+            self._stage_start = 0
             self._set_phases(self.initial_phases, copy_steps=False)
+            return
+        self._resume(epoch)
+
+    def _resume(self, epoch: int) -> None:
+        """A resumed run continues its stage: the stages recorded in ``history_path`` (written at
+        every growth) say when it began, so a stage interrupted after 5 of 8 epochs has 3 left,
+        and the file keeps the earlier stages. The patience count restarts (its best value is
+        not saved); without the file the stage counts from the resumed epoch."""
+        if not self.history_path:
+            self._stage_start = epoch
+            return
+        if os.path.isfile(self.history_path):
+            with open(self.history_path) as handle:
+                self.history = [stage for stage in json.load(handle) if stage["epoch"] <= epoch]
+        self._stage_start = self.history[-1]["epoch"] if self.history else 0
 
     def _set_phases(self, count: int, copy_steps: bool) -> None:
         self.model.network.set_active_phases(count, copy_steps_from_last=copy_steps)

@@ -1,7 +1,8 @@
-"""Callbacks: StairTraining's handling of its monitored metric (on a stub model), and the
+"""Callbacks: StairTraining's handling of its monitored metric and of a resume (on a stub model), and the
 TensorBoard images coming from the measurement, whatever it is."""
 
 import glob
+import json
 import warnings
 
 import keras
@@ -58,6 +59,33 @@ def test_patience_grows_the_phases_when_the_monitored_value_stalls():
         callback.on_epoch_end(epoch, {"loss": loss})
     assert callback.model.network.active_phases == 2
     assert callback.history[0]["reason"] == "stalled" and callback.history[0]["epoch"] == 4
+
+
+def test_a_resumed_run_continues_its_stage_and_keeps_the_earlier_stages(tmp_path):
+    """Interrupted after epoch 4 (stage 2 began at epoch 3, 2 epochs a stage) and resumed at epoch
+    5 at the checkpoint's 2 phases: stage 2 ends after epoch 4 as it would have without the
+    interruption, not 2 epochs after the resume, and the file still holds stage 1's growth."""
+    path = tmp_path / "stair_history.json"
+    first = StairTraining(initial_phases=1, phases_per_stage=1, max_phases=3, epochs_per_stage=3,
+                          history_path=str(path))  # fmt: skip
+    first.set_model(_Trainer())
+    first.on_train_begin()
+    for epoch in range(4):  # grows to 2 phases at the end of epoch 2
+        first.on_epoch_begin(epoch)
+        first.on_epoch_end(epoch, {"loss": 1.0})
+    assert [stage["epoch"] for stage in first.history] == [3]
+    resumed = StairTraining(initial_phases=1, phases_per_stage=1, max_phases=3, epochs_per_stage=3,
+                            history_path=str(path))  # fmt: skip
+    resumed.set_model(_Trainer(phases=2))
+    resumed.on_train_begin()
+    resumed.on_epoch_begin(4)
+    resumed.on_epoch_end(4, {"loss": 1.0})
+    assert resumed.model.network.active_phases == 2  # stage 2: epochs 3, 4, 5
+    resumed.on_epoch_begin(5)
+    resumed.on_epoch_end(5, {"loss": 1.0})
+    assert resumed.model.network.active_phases == 3
+    saved = json.loads(path.read_text())
+    assert [(stage["epoch"], stage["to_phases"]) for stage in saved] == [(3, 2), (6, 3)]
 
 
 def _image_tags(directory) -> set[str]:
