@@ -5,7 +5,10 @@ filling and TV on the same validation images as horizontal lines (docs/convergen
         --output=benchmarks/results/convergence.png
 
 Left: radial 20 % (the conventional run's task and the meta run's second task). Right: the mean
-over the meta run's four tasks. The TV weight of each task is chosen on the training images
+over the meta run's four tasks. ``--figures_output`` also draws the quick counterparts of the
+journal paper's Figures 2-5 from the same histories: sigma(omega_i) per epoch for each sampling
+ratio, and validation PSNR against the phase count T at the end of each stair stage (the last
+stage possibly unfinished). The TV weight of each task is chosen on the training images
 (``lda_tf.baselines.select_tv_weight``), not on the validation images it is drawn against. Stair
 stages (``stair_history.json``) are marked by the phase count reached. Also prints the curves'
 last and best values as a Markdown table.
@@ -23,6 +26,11 @@ from absl import app, flags
 FLAGS = flags.FLAGS
 flags.DEFINE_string("runs_dir", "runs/convergence", "Directory holding meta/ and conventional_radial20/.")
 flags.DEFINE_string("output", "benchmarks/results/convergence.png", "Where to write the figure (PNG).")
+flags.DEFINE_string(
+    "figures_output",
+    "benchmarks/results/convergence_sigma_phases.png",
+    "Where to write sigma(omega_i) per epoch and PSNR per phase count (PNG); empty: not drawn.",
+)
 flags.DEFINE_integer(
     "tv_images", 8, "Training images on which each task's TV weight is chosen.", lower_bound=1
 )
@@ -43,6 +51,49 @@ def read_history(run: Path) -> dict[str, np.ndarray]:
 def stair_epochs(run: Path) -> list[tuple[int, int]]:
     path = run / "stair_history.json"
     return [(s["epoch"], s["to_phases"]) for s in json.loads(path.read_text())] if path.is_file() else []
+
+
+def stage_ends(run: Path, history: dict[str, np.ndarray], column: str) -> list[tuple[int, float]]:
+    """``(T, value of column)`` on the last epoch of each stair stage; the current stage's last
+    epoch so far counts as its end."""
+    stages = (
+        json.loads((run / "stair_history.json").read_text()) if (run / "stair_history.json").is_file() else []
+    )
+    settings = json.loads((run / "config.json").read_text())["settings"]
+    phases = stages[0]["from_phases"] if stages else settings["stair"]["initial_phases"]
+    ends = []
+    for stage in stages:
+        ends.append((phases, float(history[column][history["epoch"] == stage["epoch"] - 1][0])))
+        phases = stage["to_phases"]
+    if len(history["epoch"]) and (not stages or history["epoch"][-1] >= stages[-1]["epoch"]):
+        ends.append((phases, float(history[column][-1])))
+    return ends
+
+
+def paper_figures(runs: Path, meta: dict[str, np.ndarray], conventional: dict[str, np.ndarray], plt):
+    """sigma(omega_i) per epoch (Figures 2-3) and PSNR per phase count (Figures 4-5)."""
+    figure, (weights, phases) = plt.subplots(1, 2, figsize=(11, 4))
+    for task, ratio in enumerate((10, 20, 30, 40)):
+        weights.plot(meta["epoch"] + 1, meta[f"kappa_task{task}"], ".-", label=f"radial {ratio} %")
+        ends = stage_ends(runs / META, meta, f"val_psnr_task{task}")
+        phases.plot(*zip(*ends), "o-", label=f"meta, radial {ratio} %")
+    ends = stage_ends(runs / CONVENTIONAL, conventional, "val_psnr")
+    phases.plot(*zip(*ends), "ks--", label="conventional, radial 20 %")
+    weights.set(title="task weights (meta run)", xlabel="epoch", ylabel="sigma(omega_i)")
+    phases.set(title="end of each stair stage", xlabel="phases T", ylabel="validation PSNR (dB)")
+    for axis in (weights, phases):
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def save(figure, path: str) -> None:
+    output = Path(path)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.partial.png")
+    figure.savefig(temporary, dpi=110)
+    temporary.replace(output)
+    print(f"written: {output}")
 
 
 def baselines(run: Path) -> dict[str, dict[str, float]]:
@@ -105,16 +156,13 @@ def main(argv):
         summary += [(title, method, "", value, "") for method, value in anchors.items()]
     figure.suptitle("Embedded sample, 80x90, 11-phase network with stair training (benchmarks/convergence)")
     figure.tight_layout()
-    output = Path(FLAGS.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.partial.png")
-    figure.savefig(temporary, dpi=110)
-    temporary.replace(output)
+    save(figure, FLAGS.output)
+    if FLAGS.figures_output:
+        save(paper_figures(runs, meta, conventional, plt), FLAGS.figures_output)
     print("| panel | curve | epochs | last PSNR | best PSNR |\n| --- | --- | --- | --- | --- |")
     for title, name, epochs, last, best in summary:
         best_text = f"{best:.2f}" if best != "" else ""
         print(f"| {title} | {name} | {epochs} | {last:.2f} | {best_text} |")
-    print(f"written: {output}")
 
 
 if __name__ == "__main__":
