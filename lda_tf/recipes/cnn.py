@@ -43,6 +43,7 @@ class CNNRecipe(ULDARecipe):
     unused = frozenset(
         {
             "omega_learning_rate",
+            "stair_lr_factor",
             "init",
             "aug",
             "init_models",

@@ -55,7 +55,7 @@ class ULDARecipe(Recipe):
     source domains of ``init_model`` in Step 2)."""
 
     name, mode = "ulda", "conventional"
-    unused = frozenset({"omega_learning_rate"})
+    unused = frozenset({"omega_learning_rate", "stair_lr_factor"})
     sections = frozenset({"network", "stair"})
 
     def __init__(self, config: RunConfig):
@@ -105,6 +105,11 @@ class ULDARecipe(Recipe):
 
     def callbacks(self, output: Path) -> list:
         stair = self.config.stair
+        if stair is not None and stair.lr_factor != 1.0:
+            raise ValueError(
+                "U-LDA decays its learning rate per stage with `lr_decay_per_stage` (the release's "
+                f"StepLR); leave `stair_lr_factor` at 1, got {stair.lr_factor}"
+            )
         if stair is None or self.data.lr_decay_per_stage == 1.0:
             return []
         return [

@@ -203,7 +203,10 @@ def _scalars(name: str, value: tf.Tensor) -> None:
 class StageLearningRate(keras.callbacks.Callback):
     """The learning rate ``base * factor ** stage`` at every epoch, ``stage`` the stair stages
     completed (from the active phase count: ``ceil((active - initial) / per_stage)``), so a resumed
-    run has the right rate too. U-LDA (the release's StepLR): ``factor = 0.5``."""
+    run has the right rate too, and writes it to the epoch's logs (``learning_rate`` in
+    history.csv). U-LDA (the release's StepLR): ``factor = 0.5``; the meta and conventional
+    recipes with ``stair_lr_factor`` (docs/convergence.md: a constant 1e-3 collapsed at the first
+    growth). It sets the optimizer Keras steps with, theta's (omega's keeps its rate)."""
 
     def __init__(self, base: float, factor: float, initial_phases: int, phases_per_stage: int):
         super().__init__()
@@ -214,6 +217,10 @@ class StageLearningRate(keras.callbacks.Callback):
         grown = max(0, self.model.network.active_phases - self.initial_phases)
         stage = -(-grown // self.phases_per_stage)
         self.model.optimizer.learning_rate.assign(self.base * self.factor**stage)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
 
 
 class LOATensorBoard(keras.callbacks.Callback):

@@ -57,7 +57,7 @@ from lda_tf.loa.model import UnrolledNetwork
 from lda_tf.outputs import CONFIG, read_record
 from lda_tf.provenance import run_record
 from lda_tf.training.bilevel import BilevelConfig
-from lda_tf.training.callbacks import LOATensorBoard, NonFiniteGuard, StairTraining
+from lda_tf.training.callbacks import LOATensorBoard, NonFiniteGuard, StageLearningRate, StairTraining
 from lda_tf.training.checkpoint import ResumableCheckpoint, checkpoint_prefixes, newest_intact, restore
 from lda_tf.training.config import SettingsMismatch, TrainingConfig, differences, display, to_json
 from lda_tf.training.trainer import LOATrainer
@@ -402,7 +402,7 @@ def _fit(trainer: LOATrainer, recipe: Recipe, datasets: Datasets, output: Path, 
         keras.callbacks.CSVLogger(str(output / "history.csv"), append=True),
     ]
     if config.stair:
-        stair = dataclasses.asdict(config.stair)
+        stair = {k: v for k, v in dataclasses.asdict(config.stair).items() if k != "lr_factor"}
         callbacks.insert(
             0,
             StairTraining(
@@ -412,6 +412,16 @@ def _fit(trainer: LOATrainer, recipe: Recipe, datasets: Datasets, output: Path, 
                 snapshot_dir=str(output / "stages"),
             ),
         )
+        if config.stair.lr_factor != 1.0:  # after StairTraining, which sets the phases it reads
+            callbacks.insert(
+                1,
+                StageLearningRate(
+                    config.optimizer.learning_rate,
+                    config.stair.lr_factor,
+                    config.stair.initial_phases,
+                    config.stair.phases_per_stage,
+                ),
+            )
     steps = datasets.steps_per_epoch
     train, validation = datasets.train, datasets.validation
     if config.distribute == "multi_worker":  # each worker reads its part of every global batch

@@ -80,8 +80,15 @@ BEFORE = {
 }
 PRESETS = {"meta": meta_config, "conventional": conventional_config, "adaptation": adaptation_config}
 NEW = {
-    "meta": {"kernel_scale", "omega_step_updates_theta", "deterministic", "recompute_phases", "gradient"},
-    "conventional": {"kernel_scale", "deterministic", "recompute_phases", "gradient"},
+    "meta": {
+        "kernel_scale",
+        "omega_step_updates_theta",
+        "deterministic",
+        "recompute_phases",
+        "gradient",
+        "stair_lr_factor",
+    },
+    "conventional": {"kernel_scale", "deterministic", "recompute_phases", "gradient", "stair_lr_factor"},
     "adaptation": {"deterministic", "gradient"},
 }
 

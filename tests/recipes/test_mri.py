@@ -10,7 +10,7 @@ from lda_tf.data import CorruptDatasetError
 from lda_tf.data.sample import sample_dir
 from lda_tf.loa import ReleaseUnrolled
 from lda_tf.mri import ReleaseSampling
-from lda_tf.recipes import RECIPES, conventional_config, meta_release_config, train
+from lda_tf.recipes import RECIPES, conventional_config, meta_release_config, train, ulda_config
 from lda_tf.training import BilevelConfig
 
 
@@ -36,6 +36,33 @@ def test_a_run_on_a_bit_flipped_shard_stops_before_training_naming_it(tmp_path):
     with pytest.raises(CorruptDatasetError, match=rf"{shard.name}.*checksum differs"):
         train(config)
     assert not run.exists()
+
+
+def test_stair_lr_factor_lowers_the_rate_at_every_stage(tmp_path):
+    """``stair_lr_factor`` (docs/convergence.md): 1 phase, then 2 and 3, one epoch each, at
+    1e-3 * 0.5**stage; history.csv records the rate each epoch trained with."""
+    run = tmp_path / "run"
+    config = conventional_config(
+        str(run),
+        epochs=3,
+        steps_per_epoch=1,
+        batch_size=2,
+        max_images=2,
+        downsample=10,
+        num_phases=3,
+        stair_initial_phases=1,
+        stair_epochs_per_stage=1,
+        stair_lr_factor=0.5,
+        verbose=0,
+    )
+    train(config)
+    rows = (run / "history.csv").read_text().splitlines()
+    column = rows[0].split(",").index("learning_rate")
+    assert [float(row.split(",")[column]) for row in rows[1:]] == pytest.approx([1e-3, 5e-4, 2.5e-4])
+    with pytest.raises(ValueError, match="stair_lr_factor"):
+        RECIPES["ulda"](
+            ulda_config(str(tmp_path / "u"), stair_initial_phases=1, stair_lr_factor=0.5)
+        ).callbacks(tmp_path)
 
 
 def test_meta_release_is_the_release_trained_as_its_script_trains(tmp_path):
