@@ -48,17 +48,20 @@ def read_history(run: Path) -> dict[str, np.ndarray]:
     return {name: np.array([float(row[name] or "nan") for row in rows]) for name in rows[0]}
 
 
-def stair_epochs(run: Path) -> list[tuple[int, int]]:
+def stair_stages(run: Path) -> list[dict]:
+    """The run's ``stair_history.json`` (one entry per growth), empty before the first growth."""
     path = run / "stair_history.json"
-    return [(s["epoch"], s["to_phases"]) for s in json.loads(path.read_text())] if path.is_file() else []
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def stair_epochs(run: Path) -> list[tuple[int, int]]:
+    return [(s["epoch"], s["to_phases"]) for s in stair_stages(run)]
 
 
 def stage_ends(run: Path, history: dict[str, np.ndarray], column: str) -> list[tuple[int, float]]:
     """``(T, value of column)`` on the last epoch of each stair stage; the current stage's last
     epoch so far counts as its end."""
-    stages = (
-        json.loads((run / "stair_history.json").read_text()) if (run / "stair_history.json").is_file() else []
-    )
+    stages = stair_stages(run)
     settings = json.loads((run / "config.json").read_text())["settings"]
     phases = stages[0]["from_phases"] if stages else settings["stair"]["initial_phases"]
     ends = []

@@ -62,6 +62,11 @@ class ULDARecipe(Recipe):
         super().__init__(config)
         if not isinstance(config.data, ULDAData):
             raise ValueError(f"recipe {self.name!r} trains on ULDAData; got {type(config.data).__name__}")
+        if config.stair is not None and config.stair.lr_factor != 1.0:
+            raise ValueError(
+                "U-LDA decays its learning rate per stage with `lr_decay_per_stage` (the release's "
+                f"StepLR); leave `stair_lr_factor` at 1, got {config.stair.lr_factor}"
+            )
         self.data: ULDAData = config.data
         self.step = self.steps()[self.data.step](config)
 
@@ -105,11 +110,6 @@ class ULDARecipe(Recipe):
 
     def callbacks(self, output: Path) -> list:
         stair = self.config.stair
-        if stair is not None and stair.lr_factor != 1.0:
-            raise ValueError(
-                "U-LDA decays its learning rate per stage with `lr_decay_per_stage` (the release's "
-                f"StepLR); leave `stair_lr_factor` at 1, got {stair.lr_factor}"
-            )
         if stair is None or self.data.lr_decay_per_stage == 1.0:
             return []
         return [

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lda_tf.atomic import save_model
+from lda_tf.atomic import atomic_file, save_model
 from lda_tf.training.trainer import LOATrainer
 
 
@@ -130,8 +130,15 @@ class StairTraining(keras.callbacks.Callback):
             self._stage_start = epoch
             return
         if os.path.isfile(self.history_path):
-            with open(self.history_path) as handle:
-                self.history = [stage for stage in json.load(handle) if stage["epoch"] <= epoch]
+            try:
+                with open(self.history_path) as handle:
+                    stages = json.load(handle)
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f"{self.history_path}: not the stair history this run wrote ({error}); a resume "
+                    "needs it to continue the current stage"
+                ) from error
+            self.history = [stage for stage in stages if stage["epoch"] <= epoch]
         self._stage_start = self.history[-1]["epoch"] if self.history else 0
 
     def _set_phases(self, count: int, copy_steps: bool) -> None:
@@ -169,7 +176,7 @@ class StairTraining(keras.callbacks.Callback):
             )
             self._stage_start, self._best, self._since_best = epoch + 1, np.inf, 0
             if self.history_path:
-                with open(self.history_path, "w") as handle:
+                with atomic_file(self.history_path) as handle:  # a resume reads it back
                     json.dump(self.history, handle, indent=2)
 
     def _warn_missing(self, logs: dict) -> None:

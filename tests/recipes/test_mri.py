@@ -60,9 +60,7 @@ def test_stair_lr_factor_lowers_the_rate_at_every_stage(tmp_path):
     column = rows[0].split(",").index("learning_rate")
     assert [float(row.split(",")[column]) for row in rows[1:]] == pytest.approx([1e-3, 5e-4, 2.5e-4])
     with pytest.raises(ValueError, match="stair_lr_factor"):
-        RECIPES["ulda"](
-            ulda_config(str(tmp_path / "u"), stair_initial_phases=1, stair_lr_factor=0.5)
-        ).callbacks(tmp_path)
+        RECIPES["ulda"](ulda_config(str(tmp_path / "u"), stair_initial_phases=1, stair_lr_factor=0.5))
 
 
 def test_meta_release_is_the_release_trained_as_its_script_trains(tmp_path):

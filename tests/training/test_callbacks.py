@@ -88,6 +88,17 @@ def test_a_resumed_run_continues_its_stage_and_keeps_the_earlier_stages(tmp_path
     assert [(stage["epoch"], stage["to_phases"]) for stage in saved] == [(3, 2), (6, 3)]
 
 
+def test_a_resume_with_an_unreadable_stair_history_names_the_file(tmp_path):
+    path = tmp_path / "stair_history.json"
+    path.write_text('[{"epoch": 3, "from_ph')  # half a file
+    resumed = StairTraining(initial_phases=1, phases_per_stage=1, max_phases=3, epochs_per_stage=3,
+                            history_path=str(path))  # fmt: skip
+    resumed.set_model(_Trainer(phases=2))
+    resumed.on_train_begin()
+    with pytest.raises(ValueError, match=r"stair_history\.json: not the stair history"):
+        resumed.on_epoch_begin(4)
+
+
 def _image_tags(directory) -> set[str]:
     tags = set()
     for path in glob.glob(f"{directory}/**/events.out.tfevents.*", recursive=True):
