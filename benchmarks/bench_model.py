@@ -20,15 +20,19 @@ omega step separately, and the whole Algorithm 2 step), with the naive formulati
 Every configuration runs in its own subprocess (so that its peak memory is its own), builds the
 network and data, runs each measured function ``--warmup`` times (tracing and first runs, not
 timed), then ``--repeats`` times; it prints one JSON line per (configuration, measure) with the
-median, min and max seconds, the peak resident memory of the process (CPU) or the device's peak
-allocation (GPU), and, for the ``explicit`` formulation, the speed-up over the ``autodiff`` one
+median, min and max seconds, the first call's (``first_s``, tracing included), the peak resident
+memory of the process (CPU) or the device's peak allocation (GPU), and, for the ``explicit``
+formulation, the speed-up over the ``autodiff`` one
 (``grad r_eps`` by autodiff through ``g`` instead of the explicit ``J_g^H``; see
 ``lda_tf.loa.objective``) measured in the same run.
 
 ``--recompute`` times per-phase recomputation (``UnrolledLOA(recompute_phases=...)``): each phase
 is run again in the backward pass instead of keeping its intermediates.
 
-Measures: ``forward`` (``model(inputs)``), ``conventional`` (one supervised Adam step on theta,
+Measures: ``forward`` (``model(inputs)``: inference, each phase skips the evaluations no sample
+needs, lda_tf/loa/phase.py), ``forward_training`` (``model(inputs, training=True)``: the same
+values computed as training computes them, every candidate and gradient for the whole batch),
+``conventional`` (one supervised Adam step on theta,
 batch of B), ``meta_theta`` (one penalty evaluation (17) and the theta step), ``meta_omega`` (one
 evaluation and the omega step), ``meta_step`` (``LOATrainer.train_step`` in meta mode: both, with
 Algorithm 2's gating). Meta measures use B/2 training + B/2 validation images (the paper: 4 + 4).
@@ -51,12 +55,17 @@ import numpy as np
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-MEASURES = ("forward", "conventional", "meta_theta", "meta_omega", "meta_step")
+MEASURES = ("forward", "forward_training", "conventional", "meta_theta", "meta_omega", "meta_step")
 RESULTS = Path(__file__).resolve().parent / "results"
 flags.DEFINE_list("batch", ["8"], "Batch sizes B (images per step; meta: B/2 train + B/2 val).")
 flags.DEFINE_list("phases", ["11"], "Phase counts T.")
 flags.DEFINE_list("size", ["160x180"], "Image sizes HxW.")
-flags.DEFINE_list("policies", ["residual", "meta"], "Phase policies (lda_tf.loa.phase.POLICIES).")
+flags.DEFINE_list(
+    "policies",
+    ["residual", "meta"],
+    "Phase policies (lda_tf.loa.phase.POLICIES), or release: the authors' TF1 script as it runs "
+    "(lda_tf.loa.release.ReleaseUnrolled; explicit gradients only).",
+)
 flags.DEFINE_list("xla", ["false"], "jit_compile values to time (false, true).")
 flags.DEFINE_list(
     "deterministic",
@@ -103,14 +112,24 @@ def _peak_memory_bytes(tf) -> int:
 
 
 def _time(function, warmup: int, repeats: int) -> dict:
-    for _ in range(warmup):
+    """Median, min and max of ``repeats`` timed calls after ``warmup`` untimed ones, and
+    ``first_s``: the first call, tracing included (the wait before anything trains)."""
+    start = time.perf_counter()
+    function()
+    first = time.perf_counter() - start
+    for _ in range(warmup - 1):
         function()
     seconds = []
     for _ in range(repeats):
         start = time.perf_counter()
         function()
         seconds.append(time.perf_counter() - start)
-    return {"median_s": float(np.median(seconds)), "min_s": float(min(seconds)), "max_s": float(max(seconds))}
+    return {
+        "median_s": float(np.median(seconds)),
+        "min_s": float(min(seconds)),
+        "max_s": float(max(seconds)),
+        "first_s": first,
+    }
 
 
 def run_configuration(config: dict) -> list[dict]:
@@ -120,7 +139,9 @@ def run_configuration(config: dict) -> list[dict]:
 
     from lda_tf import UnrolledLOA, determinism
     from lda_tf.data import parse_tasks
+    from lda_tf.loa.release import ReleaseUnrolled
     from lda_tf.mri import MRIInputs, MRISampling, simulate_kspace
+    from lda_tf.mri.release import ReleaseSampling
     from lda_tf.training import LOATrainer
     from lda_tf.training.bilevel import BilevelConfig, penalty_objective
 
@@ -141,6 +162,14 @@ def run_configuration(config: dict) -> list[dict]:
         inputs = MRIInputs(inputs.kspace, inputs.mask, tf.constant(np.arange(batch) % 2, tf.int32))
 
     def network(num_tasks):
+        if config["policy"] == "release":  # the authors' TF1 script as it runs (lda_tf.loa.release)
+            return ReleaseUnrolled(
+                ReleaseSampling(name="measurement"),
+                num_phases=phases,
+                num_tasks=len(tasks),
+                num_layers=config["num_layers"],
+                num_filters=config["num_filters"],
+            )
         preset = UnrolledLOA.ulda_paper if ulda else UnrolledLOA.meta_paper
         return preset(
             MRISampling(name="measurement"),
@@ -167,9 +196,12 @@ def run_configuration(config: dict) -> list[dict]:
 
     jit = config["xla"]
     functions = {}
-    if "forward" in config["measures"]:
+    if {"forward", "forward_training"} & set(config["measures"]):
         model = network(len(tasks))
+    if "forward" in config["measures"]:
         functions["forward"] = tf.function(lambda: model(inputs), jit_compile=jit)
+    if "forward_training" in config["measures"]:
+        functions["forward_training"] = tf.function(lambda: model(inputs, training=True), jit_compile=jit)
     if "conventional" in config["measures"]:
         conventional = trainer("conventional")
         functions["conventional"] = tf.function(
@@ -255,6 +287,7 @@ def _configurations() -> list[dict]:
             repeats=FLAGS.repeats,
         )
         for b, t, s, p, x, g, d, r, i in combos
+        if not (p == "release" and g == "autodiff")  # the release has its own, explicit, gradient
     ]
 
 

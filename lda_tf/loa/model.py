@@ -471,17 +471,20 @@ class UnrolledLOA(UnrolledNetwork):
         eps0 = self.eps0 if domain is None else tf.gather(self.eps0, domain)
         return Start(objective, measured.initial, tf.fill(tf.shape(kappa), 1.0) * eps0, domain)
 
-    def unroll(self, inputs, policy: PhasePolicy | None = None) -> Unrolled:
-        """Run the active phases from the measurement's start ``x0``; see :class:`Unrolled`."""
+    def unroll(self, inputs, policy: PhasePolicy | None = None, differentiable: bool = True) -> Unrolled:
+        """Run the active phases from the measurement's start ``x0``; see :class:`Unrolled`.
+        ``differentiable=False``: inference, each phase skips what no sample needs
+        (:mod:`lda_tf.loa.phase`, "Inference"), and nothing is recomputed."""
         objective, image, eps, domain = self.start(inputs)
         policy = self.policy if policy is None else policy
         state = initial_state(objective, image, eps)
         per_phase, iterates = [], [state.point.image]
+        recompute = self.recompute_phases and differentiable
         for phase in self.phases[: self.active_phases]:
-            state, diagnostics = phase.iterate(objective, state, policy, domain, self.recompute_phases)
+            state, diagnostics = phase.iterate(objective, state, policy, domain, recompute, differentiable)
             per_phase.append(diagnostics)
             iterates.append(state.point.image)
-        if self.recompute_phases:  # checkpointed phases return no feature maps
+        if recompute:  # checkpointed phases return no feature maps
             state = state._replace(point=objective.point(state.point.image))
         stacked = {name: tf.stack([getattr(d, name) for d in per_phase]) for name in PhaseDiagnostics._fields}
         return Unrolled(objective, state, stacked, tuple(iterates))
@@ -489,8 +492,10 @@ class UnrolledLOA(UnrolledNetwork):
     def call(self, inputs, training=None, return_diagnostics: bool = False):
         """Reconstruction ``[B, H, W]``; with ``return_diagnostics`` also a dict of ``[T, B]``
         tensors (``T`` active phases) ``eps``, ``took_u``, ``phi_before``, ``phi_after``,
-        ``backtracks`` and ``line_search_failed`` (:class:`PhaseDiagnostics`)."""
-        unrolled = self.unroll(inputs)
+        ``backtracks`` and ``line_search_failed`` (:class:`PhaseDiagnostics`). ``training`` true:
+        the phases are built to be differentiated (training and bilevel steps); false or None:
+        inference, the same values with fewer evaluations (:mod:`lda_tf.loa.phase`)."""
+        unrolled = self.unroll(inputs, differentiable=bool(training))
         if return_diagnostics:
             return unrolled.state.point.image, unrolled.diagnostics
         return unrolled.state.point.image

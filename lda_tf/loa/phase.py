@@ -1,4 +1,4 @@
-"""One phase of the unrolled network = one iteration of a learnable descent algorithm (SPEC 3).
+r"""One phase of the unrolled network = one iteration of a learnable descent algorithm (SPEC 3).
 
 Every policy starts with ``z = x - alpha_t grad f(x)`` (eq. (6a)) and the residual candidate
 ``u = z - tau_t kappa grad r_eps(z)`` (eq. (8)), and differs in how ``x_{t+1}`` is chosen, per
@@ -44,10 +44,23 @@ gradients flow through the branch taken.
 Smoothing update (line 15): ``eps_{t+1} = gamma eps_t`` where
 ``||grad phi_{eps_t}(x_{t+1})|| < sigma gamma eps_t``, per sample, for every policy.
 
-Both candidates (and both gradients of the eps rule) are computed for the whole batch and chosen
-per sample with ``tf.where``; skipping one with a ``tf.cond`` when no sample needs it saves
-compute at run time, but its second-order gradient (bilevel training) made tracing about three
-times slower.
+Inference (``differentiable=False``; ``UnrolledLOA`` with ``training`` false or None): a phase
+evaluates ``g`` and ``J_g^H`` only as often as Algorithm 1 needs. ``g(x_{t+1})`` and
+``grad phi(x_{t+1})`` are the accepted candidate's own (the next phase starts from them); the line
+search's first trial is ``v`` itself wherever it is accepted, and ``g`` is evaluated at the searched
+step only when some sample of the batch needed a reduction; the eps rule's gradient at the reduced
+eps (the same pre-activations, one more ``J_g^H``) only when some sample's eps was reduced. The
+skips are ``tf.cond`` calls on batch-wide flags; the values are the same as in training. Per phase
+(no reduction, no eps change): ``meta``, ``lda`` and ``elda`` 3 feature passes and 2 ``J_g^H``,
+``residual`` 2 and 2, ``gd`` and ``agd`` 1 and 1 (``tests/loa/test_phase_cost.py`` counts them).
+
+Training (``differentiable=True``, the default) computes both candidates and both eps-rule
+gradients for the whole batch and chooses per sample with ``tf.where``: no ``tf.cond``. With the
+two ``tf.cond``\ s in the bilevel (second-order) step, tracing the meta paper's step at 3 phases,
+80x90, took 110 s instead of 48, its peak memory rose from 2.0 to 3.2 GiB, and one run failed
+inside TensorFlow (``AlreadyExistsError`` on a temporary variable of the ``cond`` gradient's
+``AddN``); the steady step was 10 % faster. So the line search evaluates its first trial without
+gradients and ``v`` again with them, and the eps rule's second ``J_g^H`` always runs.
 
 Per-phase recomputation (:func:`checkpointed_phase_iteration`, gradient checkpointing): the
 forward pass keeps only each phase's inputs (``x_t``, ``eps_t``, ``phi(x_t)``, ``grad phi(x_t)``,
@@ -173,9 +186,14 @@ def line_search(
     initial_step: tf.Tensor,
     decrease: tf.Tensor,
     policy: PhasePolicy,
+    initial_value: tf.Tensor | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Backtracking on ``v = x - s grad phi(x)``: the largest ``s = initial_step rho^k``,
     ``k <= max_backtracks``, with ``phi(v) - phi(x) <= -decrease ||v - x||^2``, or ``s = 0``.
+
+    ``initial_value``: ``phi`` at the first trial ``x - initial_step grad phi(x)`` where the caller
+    has evaluated it already (at inference it is ``v`` itself wherever the first trial is
+    accepted); the search then evaluates ``phi`` only at the reduced trials.
 
     Returns the step ``[B]``, the number of reductions ``k`` ``[B]`` and ``failed`` ``[B]`` (1.0
     where no step was sufficient and ``s = 0``). The search itself sees no
@@ -188,10 +206,12 @@ def line_search(
     direction_norm2 = squared_norm(direction)
     decrease = tf.stop_gradient(decrease)
 
+    def sufficient(step, trial_value):
+        return trial_value - value <= -decrease * step * step * direction_norm2
+
     def sufficient_decrease(step):
         trial = image - per_sample(step, direction) * direction
-        trial_value = objective.value(objective.point(trial), eps)
-        return trial_value - value <= -decrease * step * step * direction_norm2
+        return sufficient(step, objective.value(objective.point(trial), eps))
 
     def body(count, step, accepted, reductions):
         reduce = tf.logical_not(accepted)
@@ -200,12 +220,16 @@ def line_search(
         return count + 1, step, tf.logical_or(accepted, sufficient_decrease(step)), reductions
 
     searched = tf.stop_gradient(initial_step)
+    if initial_value is None:
+        first_accepted = sufficient_decrease(searched)
+    else:
+        first_accepted = sufficient(searched, tf.stop_gradient(initial_value))
     _, _, accepted, reductions = tf.while_loop(
         lambda count, step, accepted, reductions: tf.logical_and(
             count < policy.max_backtracks, tf.logical_not(tf.reduce_all(accepted))
         ),
         body,
-        (tf.constant(0), searched, sufficient_decrease(searched), tf.zeros_like(searched)),
+        (tf.constant(0), searched, first_accepted, tf.zeros_like(searched)),
         maximum_iterations=policy.max_backtracks,
     )
     step = initial_step * tf.stop_gradient(tf.pow(policy.rho, reductions))  # = the searched step
@@ -214,19 +238,38 @@ def line_search(
 
 
 def _safeguard_candidate(
-    objective: VariationalObjective, state: IterateState, policy: PhasePolicy, alpha: tf.Tensor
+    objective: VariationalObjective,
+    state: IterateState,
+    policy: PhasePolicy,
+    alpha: tf.Tensor,
+    differentiable: bool,
 ) -> tuple[Point, tf.Tensor, tf.Tensor, tf.Tensor]:
     """The line-searched gradient step ``v`` (eq. (10) / (4.10) / (14b)): point, value, reductions,
-    whether the search failed."""
+    whether the search failed.
+
+    Differentiated (training): the search evaluates its first trial without gradients and ``v``
+    is evaluated again, with them, at the searched step. At inference the first trial is
+    evaluated once and is ``v`` wherever it is accepted; ``g`` is evaluated again at the searched
+    step only when some sample of the batch needed a reduction (module docstring, "Inference")."""
     if policy.name == "elda":
         initial_step = tf.fill(tf.shape(state.eps), policy.alpha_bar)
         decrease = policy.eta3 / state.eps
     else:
         initial_step = alpha
         decrease = tf.fill(tf.shape(state.eps), 1.0 / policy.a)
-    step, reductions, failed = line_search(objective, state, initial_step, decrease, policy)
-    v_point = objective.point(state.point.image - per_sample(step, state.gradient) * state.gradient)
-    return v_point, objective.value(v_point, state.eps), reductions, failed
+    image, gradient = state.point.image, state.gradient
+
+    def candidate(step):
+        point = objective.point(image - per_sample(step, gradient) * gradient)
+        return point, objective.value(point, state.eps)
+
+    if differentiable:
+        step, reductions, failed = line_search(objective, state, initial_step, decrease, policy)
+        return (*candidate(step), reductions, failed)
+    first = candidate(initial_step)
+    step, reductions, failed = line_search(objective, state, initial_step, decrease, policy, first[1])
+    all_first = tf.reduce_all(tf.logical_and(tf.equal(reductions, 0.0), tf.equal(failed, 0.0)))
+    return (*tf.cond(all_first, lambda: first, lambda: candidate(step)), reductions, failed)
 
 
 def _gradient_step(
@@ -249,9 +292,12 @@ def phase_iteration(
     tau: tf.Tensor,
     policy: PhasePolicy,
     momentum: tf.Tensor | None = None,
+    differentiable: bool = True,
 ) -> tuple[IterateState, PhaseDiagnostics]:
     """``x_t -> x_{t+1}`` (and ``eps_t -> eps_{t+1}``) under ``policy``; see the module docstring.
-    ``momentum`` is ``theta_t`` of ``agd`` (required there, ignored otherwise)."""
+    ``momentum`` is ``theta_t`` of ``agd`` (required there, ignored otherwise). With
+    ``differentiable=False`` (inference) the phase skips the evaluations no sample of the batch
+    needs (module docstring, "Inference"); the values are the same."""
     image, eps, kappa = state.point.image, state.eps, objective.kappa
     # One step size for the batch, or one per sample (U-LDA's per-domain steps): [B] either way.
     alpha, tau = (tf.broadcast_to(step, tf.shape(eps)) for step in (alpha, tau))
@@ -262,9 +308,8 @@ def phase_iteration(
             objective, state, alpha, momentum if policy.name == "agd" else None
         )
         no = tf.zeros_like(eps)
-        return _finish(
-            objective, state, next_point, PhaseDiagnostics(eps, no, state.value, next_value, no, no), policy
-        )
+        diagnostics = PhaseDiagnostics(eps, no, state.value, next_value, no, no)
+        return _finish(objective, state, next_point, diagnostics, policy, differentiable)
     z = image - per_sample(alpha, image) * objective.data.data_fidelity_gradient(image)  # (6a)
     z_point = objective.point(z)
     grad_r_z = objective.regularizer_gradient(z_point, eps)
@@ -277,18 +322,30 @@ def phase_iteration(
     if policy.name == "residual":
         take_u = tf.ones_like(eps, dtype=tf.bool)
         v_point, v_value, reductions, failed = u_point, u_value, tf.zeros_like(eps), tf.zeros_like(eps)
+    elif policy.name == "lda":  # eq. (15): the candidate with the smaller energy
+        v_point, v_value, reductions, failed = _safeguard_candidate(
+            objective, state, policy, alpha, differentiable
+        )
+        take_u = u_value <= v_value
     else:
-        v_point, v_value, reductions, failed = _safeguard_candidate(objective, state, policy, alpha)
-        if policy.name == "lda":  # eq. (15): the candidate with the smaller energy
-            take_u = u_value <= v_value
-        else:
-            if policy.name == "meta":  # line 5 of Algorithm 1 (001)
-                gradient_coef, decrease_coef = policy.a, 1.0 / policy.a
-            else:  # (4.9a), (4.9b) of 002
-                gradient_coef, decrease_coef = 1.0 / policy.eta1, 0.5 * policy.eta2
-            take_u = tf.logical_and(
-                gradient_norm <= gradient_coef * tf.sqrt(u_step2),
-                u_value - state.value <= -decrease_coef * u_step2,
+        if policy.name == "meta":  # line 5 of Algorithm 1 (001)
+            gradient_coef, decrease_coef = policy.a, 1.0 / policy.a
+        else:  # (4.9a), (4.9b) of 002
+            gradient_coef, decrease_coef = 1.0 / policy.eta1, 0.5 * policy.eta2
+        take_u = tf.logical_and(
+            gradient_norm <= gradient_coef * tf.sqrt(u_step2),
+            u_value - state.value <= -decrease_coef * u_step2,
+        )
+
+        def safeguard():
+            return _safeguard_candidate(objective, state, policy, alpha, differentiable)
+
+        if differentiable:
+            v_point, v_value, reductions, failed = safeguard()
+        else:  # v only where some sample needs it (lines 7-12)
+            no = tf.zeros_like(eps)
+            v_point, v_value, reductions, failed = tf.cond(
+                tf.reduce_all(take_u), lambda: (u_point, u_value, no, no), safeguard
             )
 
     next_point, next_value = select(take_u, (u_point, u_value), (v_point, v_value))
@@ -296,7 +353,7 @@ def phase_iteration(
     diagnostics = PhaseDiagnostics(
         eps, tf.cast(take_u, tf.float32), state.value, next_value, reductions, failed
     )
-    return _finish(objective, state, next_point, diagnostics, policy)
+    return _finish(objective, state, next_point, diagnostics, policy, differentiable)
 
 
 def _differentiable(value) -> bool:
@@ -447,13 +504,23 @@ def _finish(
     next_point: Point,
     diagnostics: PhaseDiagnostics,
     policy: PhasePolicy,
+    differentiable: bool,
 ) -> tuple[IterateState, PhaseDiagnostics]:
-    """Line 15: reduce eps where ``||grad phi_{eps_t}(x_{t+1})|| < sigma gamma eps_t``; the new state."""
+    """Line 15: reduce eps where ``||grad phi_{eps_t}(x_{t+1})|| < sigma gamma eps_t``; the new
+    state. ``grad phi`` at the reduced eps reuses ``g(x_{t+1})`` (one more ``J_g^H``); at
+    inference only when some sample's eps was reduced."""
     eps = state.eps
     next_gradient = objective.gradient(next_point, eps)
     reduce_eps = tf.sqrt(squared_norm(next_gradient)) < policy.sigma * policy.gamma * eps
     next_eps = tf.where(reduce_eps, policy.gamma * eps, eps)
-    next_gradient = select(reduce_eps, objective.gradient(next_point, next_eps), next_gradient)
+
+    def reduced_gradient():
+        return select(reduce_eps, objective.gradient(next_point, next_eps), next_gradient)
+
+    if differentiable:
+        next_gradient = reduced_gradient()
+    else:
+        next_gradient = tf.cond(tf.reduce_any(reduce_eps), reduced_gradient, lambda: next_gradient)
     next_state = IterateState(
         next_point, next_eps, objective.value(next_point, next_eps), next_gradient, state.point.image
     )
@@ -535,11 +602,14 @@ class LOAPhase(keras.layers.Layer):
         policy: PhasePolicy,
         group_index: tf.Tensor | None = None,
         recompute: bool = False,
+        differentiable: bool = True,
     ) -> tuple[IterateState, PhaseDiagnostics]:
-        """One iteration; with ``recompute`` by :func:`checkpointed_phase_iteration`."""
-        iteration = checkpointed_phase_iteration if recompute else phase_iteration
+        """One iteration; with ``recompute`` (and ``differentiable``: there is nothing to recompute
+        at inference) by :func:`checkpointed_phase_iteration`."""
         alpha, tau, momentum = self.controls(group_index)
-        return iteration(objective, state, alpha, tau, policy, momentum)
+        if recompute and differentiable:
+            return checkpointed_phase_iteration(objective, state, alpha, tau, policy, momentum)
+        return phase_iteration(objective, state, alpha, tau, policy, momentum, differentiable)
 
     def controls(self, group_index: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:
         """``(alpha_t, tau_t, theta_t)`` as this phase's iteration reads them (see :meth:`steps`;

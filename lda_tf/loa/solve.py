@@ -71,14 +71,18 @@ def solve(
     if policy.name not in SAFEGUARDED_POLICIES:
         policy = policy.replace(name="meta")
     unrolled = model.unroll(
-        inputs, policy=model.policy.replace(**{**policy_overrides, "name": model.policy.name})
+        inputs,
+        policy=model.policy.replace(**{**policy_overrides, "name": model.policy.name}),
+        differentiable=False,
     )
     objective, state = unrolled.objective, unrolled.state
     last_phase = model.phases[model.active_phases - 1]
     domain = model.domain_index(model.measurement.measure(inputs).task_index)  # U-LDA's groups
     alpha, last_tau = last_phase.steps(domain)
     tau = last_tau if tau is None else tf.constant(tau, tf.float32)
-    iterate = tf.function(lambda current: phase_iteration(objective, current, alpha, tau, policy))
+    iterate = tf.function(
+        lambda current: phase_iteration(objective, current, alpha, tau, policy, differentiable=False)
+    )
 
     trained = model.active_phases
     diagnostics = unrolled.diagnostics

@@ -39,7 +39,7 @@ def test_agd_net_adds_the_learned_momentum():
     # the momentum is a theta variable that training reaches
     assert any(variable is model.phases[0].momentum for variable in model.theta_variables)
     with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(tf.abs(model(inputs)))
+        loss = tf.reduce_sum(tf.abs(model(inputs, training=True)))
     assert float(tf.abs(tape.gradient(loss, model.phases[1].momentum))) > 0
 
 

@@ -74,7 +74,7 @@ def test_gradients_reach_theta_and_omega(policy):
     inputs, target = four_task_batch()
     model = small_model(policy, num_phases=2)
     with tf.GradientTape() as tape:
-        loss = 0.5 * tf.reduce_sum(tf.square(tf.abs(model(inputs)) - target))
+        loss = 0.5 * tf.reduce_sum(tf.square(tf.abs(model(inputs, training=True)) - target))
     gradients = tape.gradient(loss, model.trainable_variables)
     for variable, gradient in zip(model.trainable_variables, gradients):
         assert gradient is not None, variable.path
@@ -195,7 +195,7 @@ def test_autodiff_reference_gives_the_same_reconstruction_and_gradients():
     for mode in ("explicit", "autodiff"):
         model = small_model(num_phases=2, regularizer_gradient=mode)
         with tf.GradientTape() as tape:
-            recon = model(inputs)
+            recon = model(inputs, training=True)
             loss = 0.5 * tf.reduce_sum(tf.square(tf.abs(recon) - target))
         gradients = tape.gradient(loss, model.trainable_variables)
         results.append((recon.numpy(), [tf.convert_to_tensor(g).numpy() for g in gradients]))
@@ -212,7 +212,7 @@ def _values_and_gradients(model, inputs, target, traced: bool):
 
     def run():
         with tf.GradientTape() as tape:
-            recon, diagnostics = model(inputs, return_diagnostics=True)
+            recon, diagnostics = model(inputs, training=True, return_diagnostics=True)
             loss = 0.5 * tf.reduce_sum(tf.square(tf.abs(recon) - target))
         variables = model.trainable_variables
         return recon, diagnostics, dense(tape.gradient(loss, variables), variables)

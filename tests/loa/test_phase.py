@@ -67,7 +67,12 @@ def test_line_search_returns_the_largest_sufficient_step():
     policy = PhasePolicy(name="meta", rho=0.5, max_backtracks=30)
     decrease = tf.fill([4], 1.0 / policy.a)
     initial = tf.fill([4], 64.0)
-    step, reductions, failed = line_search(objective, state, initial, decrease, policy)
+    first = objective.point(
+        state.point.image - tf.cast(tf.reshape(initial, [-1, 1, 1]), tf.complex64) * state.gradient
+    )
+    step, reductions, failed = line_search(
+        objective, state, initial, decrease, policy, objective.value(first, state.eps)
+    )
     assert np.all(failed.numpy() == 0.0)
 
     def excess(step_value):  # phi(x - s grad) - phi(x) + (1/a) ||s grad||^2, per sample
@@ -102,7 +107,7 @@ def test_a_failed_line_search_is_told_apart_from_one_accepted_at_the_last_reduct
 
 def _phase_gradient_norms(model, inputs, target):
     with tf.GradientTape() as tape:
-        recon, diagnostics = model(inputs, return_diagnostics=True)
+        recon, diagnostics = model(inputs, training=True, return_diagnostics=True)
         loss = tf.reduce_sum(tf.square(tf.abs(recon) - target))
     gradients = tape.gradient(loss, model.features.trainable_weights)
     norms = [0.0 if g is None else float(tf.norm(g)) for g in gradients]

@@ -112,7 +112,7 @@ def test_per_phase_recomputation_with_domains_gives_the_same_values_and_gradient
         for phase in model.phases:
             phase.log_tau.assign(np.log([0.01, 1.0]).astype(np.float32))
         with tf.GradientTape() as tape:
-            recon, diagnostics = model(inputs, return_diagnostics=True)
+            recon, diagnostics = model(inputs, training=True, return_diagnostics=True)
             loss = 0.5 * tf.reduce_sum(tf.square(tf.abs(recon) - target))
         gradients = dense(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
         results.append((recon.numpy(), diagnostics, [g.numpy() for g in gradients]))

@@ -52,7 +52,7 @@ def magnitude_loss(target):
 
 def tape_gradient(model, inputs, loss, variables):
     with tf.GradientTape() as tape:
-        value = loss(model(inputs))
+        value = loss(model(inputs, training=True))
         auxiliary = model.auxiliary_loss(inputs)
         if auxiliary is not None:
             value = value + tf.reduce_sum(auxiliary)
@@ -289,7 +289,7 @@ def test_hessian_vector_product_equals_nested_tapes():
     variables = model.trainable_variables  # omega's row of H too
     with tf.GradientTape() as outer:
         with tf.GradientTape() as inner:
-            value = loss(model(inputs))
+            value = loss(model(inputs, training=True))
         first = dense(inner.gradient(value, theta), theta)
         pairing = tf.add_n([tf.reduce_sum(g * d) for g, d in zip(first, direction)])
     expected = dense(outer.gradient(pairing, variables), variables)
