@@ -56,7 +56,7 @@ skips are ``tf.cond`` calls on batch-wide flags; the values are the same as in t
 
 Training (``differentiable=True``, the default) computes both candidates and both eps-rule
 gradients for the whole batch and chooses per sample with ``tf.where``: no ``tf.cond``. With the
-two ``tf.cond``\ s in the bilevel (second-order) step, tracing the meta paper's step at 3 phases,
+two ``tf.cond`` calls in the bilevel (second-order) step, tracing the meta paper's step at 3 phases,
 80x90, took 110 s instead of 48, its peak memory rose from 2.0 to 3.2 GiB, and one run failed
 inside TensorFlow (``AlreadyExistsError`` on a temporary variable of the ``cond`` gradient's
 ``AddN``); the steady step was 10 % faster. So the line search evaluates its first trial without
