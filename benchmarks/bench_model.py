@@ -7,6 +7,8 @@ omega step separately, and the whole Algorithm 2 step), with the naive formulati
     # docs/reproducibility.md), forward, conventional and bilevel step:
     python benchmarks/bench_model.py --deterministic=false,true --onednn=default,false \
         --policies=meta --gradients=explicit --measures=forward,conventional,meta_step
+    # Where the time goes: milliseconds per call by op type (TensorFlow's profiler), issue 19 goal 4:
+    python benchmarks/bench_model.py --policies=residual --measures=forward --gradients=explicit --profile_ops
     # XLA on and off, CSV as well:
     python benchmarks/bench_model.py --xla=false,true --csv=benchmarks/results/model.csv
     # Scaling of time and memory in phases, image size and batch (CSV + PNG in benchmarks/results/):
@@ -40,6 +42,7 @@ Algorithm 2's gating). Meta measures use B/2 training + B/2 validation images (t
 
 from __future__ import annotations
 
+import collections
 import csv
 import itertools
 import json
@@ -48,6 +51,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -102,6 +106,12 @@ flags.DEFINE_list(
 flags.DEFINE_enum(
     "network", "meta", ["meta", "ulda"], "meta: the meta paper's network; ulda: U-LDA with 2 domain groups."
 )
+flags.DEFINE_bool(
+    "profile_ops",
+    False,
+    "After timing, run each measure --repeats more times under TensorFlow's profiler and add "
+    "op_ms: milliseconds per call by op type (CPU executor threads; the 15 largest) and op_total_ms.",
+)
 flags.DEFINE_string("config", None, "Internal: run one configuration (JSON) in this process.")
 
 
@@ -129,6 +139,36 @@ def _time(function, warmup: int, repeats: int) -> dict:
         "min_s": float(min(seconds)),
         "max_s": float(max(seconds)),
         "first_s": first,
+    }
+
+
+def _op_profile(tf, function, repeats: int, top: int = 15) -> dict:
+    """Milliseconds per call of each op type, from the profiler's trace of ``repeats`` calls: the
+    events ``name:Type`` on the executor's compute threads (``tf_Compute*``), summed over threads
+    (which run concurrently, so the total exceeds the wall time)."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    with tempfile.TemporaryDirectory() as logdir:
+        tf.profiler.experimental.start(logdir)
+        for _ in range(repeats):
+            function()
+        tf.profiler.experimental.stop()
+        (path,) = Path(logdir).rglob("*.xplane.pb")
+        space = xplane_pb2.XSpace.FromString(path.read_bytes())
+    by_type = collections.Counter()
+    for plane in space.planes:
+        metadata = plane.event_metadata
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                name = metadata[event.metadata_id].name
+                if ":" in name and "::" not in name:  # "scope/op:OpType"; "Class::Method" are the executor's
+                    by_type[name.rsplit(":", 1)[1]] += event.duration_ps
+    per_call_ms = {op: ps / 1e9 / repeats for op, ps in by_type.most_common()}
+    return {
+        "op_total_ms": sum(per_call_ms.values()),
+        "op_ms": dict(list(per_call_ms.items())[:top]),
     }
 
 
@@ -240,6 +280,8 @@ def run_configuration(config: dict) -> list[dict]:
     results = []
     for measure, function in functions.items():
         timing = _time(function, config["warmup"], config["repeats"])
+        if config.get("profile_ops"):
+            timing.update(_op_profile(tf, function, config["repeats"]))
         results.append(
             {
                 **{k: v for k, v in config.items() if k != "measures"},
@@ -285,6 +327,7 @@ def _configurations() -> list[dict]:
             measures=FLAGS.measures,
             warmup=FLAGS.warmup,
             repeats=FLAGS.repeats,
+            profile_ops=FLAGS.profile_ops,
         )
         for b, t, s, p, x, g, d, r, i in combos
         if not (p == "release" and g == "autodiff")  # the release has its own, explicit, gradient

@@ -69,3 +69,31 @@ def test_bench_model_times_u_lda_with_and_without_per_phase_recomputation():
         ("ulda", "false", "conventional"),
         ("ulda", "true", "conventional"),
     ]
+
+
+def test_bench_model_profiles_ops_by_type():
+    """--profile_ops reports per-call milliseconds by op type: the convolutions of g and J_g^H and
+    the FFTs of A and A^H must be among them, and no executor-internal event."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/bench_model.py",
+            "--batch=2",
+            "--phases=1",
+            "--size=16x18",
+            "--policies=residual",
+            "--measures=forward",
+            "--gradients=explicit",
+            "--repeats=2",
+            "--warmup=1",
+            "--profile_ops",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (line,) = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    ops = line["op_ms"]
+    assert any(op.endswith("Conv2D") for op in ops) and any(op.endswith("Conv2DBackpropInput") for op in ops)
+    assert {"FFT2D", "IFFT2D"} <= set(ops) and "Process" not in ops
+    assert all(ms > 0 for ms in ops.values()) and sum(ops.values()) <= line["op_total_ms"] + 1e-9

@@ -45,14 +45,17 @@ Smoothing update (line 15): ``eps_{t+1} = gamma eps_t`` where
 ``||grad phi_{eps_t}(x_{t+1})|| < sigma gamma eps_t``, per sample, for every policy.
 
 Inference (``differentiable=False``; ``UnrolledLOA`` with ``training`` false or None): a phase
-evaluates ``g`` and ``J_g^H`` only as often as Algorithm 1 needs. ``g(x_{t+1})`` and
-``grad phi(x_{t+1})`` are the accepted candidate's own (the next phase starts from them); the line
-search's first trial is ``v`` itself wherever it is accepted, and ``g`` is evaluated at the searched
-step only when some sample of the batch needed a reduction; the eps rule's gradient at the reduced
-eps (the same pre-activations, one more ``J_g^H``) only when some sample's eps was reduced. The
-skips are ``tf.cond`` calls on batch-wide flags; the values are the same as in training. Per phase
-(no reduction, no eps change): ``meta``, ``lda`` and ``elda`` 3 feature passes and 2 ``J_g^H``,
-``residual`` 2 and 2, ``gd`` and ``agd`` 1 and 1 (``tests/loa/test_phase_cost.py`` counts them).
+evaluates ``g`` and ``J_g^H`` only as often as Algorithm 1 needs, and chooses between ``u`` and
+``v`` per sample (a ``tf.where`` over the image and every feature map) only when some sample of
+the batch takes ``v``. ``g(x_{t+1})`` and ``grad phi(x_{t+1})`` are the accepted candidate's own
+(the next phase starts from them); the line search's first trial is ``v`` itself wherever it is
+accepted, and ``g`` is evaluated at the searched step only when some sample of the batch needed a
+reduction; the eps rule's gradient at the reduced eps (the same pre-activations, one more
+``J_g^H``) only when some sample's eps was reduced. The skips are ``tf.cond`` calls on batch-wide
+flags; the values are the same as in training. Per phase where every sample takes ``u``:
+``residual``, ``meta`` and ``elda`` 2 feature passes and 2 ``J_g^H``, ``lda`` 3 and 2 (it always
+compares with ``v``), ``gd`` and ``agd`` 1 and 1; where ``v``'s first trial is accepted, ``meta``
+and ``elda`` 3 and 2 (``tests/loa/test_phase_cost.py`` counts them).
 
 Training (``differentiable=True``, the default) computes both candidates and both eps-rule
 gradients for the whole batch and chooses per sample with ``tf.where``: no ``tf.cond``. With the
@@ -319,14 +322,22 @@ def phase_iteration(
     u_step2 = squared_norm(u - image)
     gradient_norm = tf.sqrt(squared_norm(state.gradient))
 
+    def choose(v_point, v_value, reductions, failed):
+        """Per sample ``x_{t+1}``: ``u`` where ``take_u``, else ``v``; ``v``'s line-search counts."""
+        next_point, next_value = select(take_u, (u_point, u_value), (v_point, v_value))
+        return next_point, next_value, *(tf.where(take_u, tf.zeros_like(t), t) for t in (reductions, failed))
+
     if policy.name == "residual":
         take_u = tf.ones_like(eps, dtype=tf.bool)
-        v_point, v_value, reductions, failed = u_point, u_value, tf.zeros_like(eps), tf.zeros_like(eps)
+        next_point, next_value, reductions, failed = choose(
+            u_point, u_value, tf.zeros_like(eps), tf.zeros_like(eps)
+        )
     elif policy.name == "lda":  # eq. (15): the candidate with the smaller energy
         v_point, v_value, reductions, failed = _safeguard_candidate(
             objective, state, policy, alpha, differentiable
         )
         take_u = u_value <= v_value
+        next_point, next_value, reductions, failed = choose(v_point, v_value, reductions, failed)
     else:
         if policy.name == "meta":  # line 5 of Algorithm 1 (001)
             gradient_coef, decrease_coef = policy.a, 1.0 / policy.a
@@ -341,15 +352,13 @@ def phase_iteration(
             return _safeguard_candidate(objective, state, policy, alpha, differentiable)
 
         if differentiable:
-            v_point, v_value, reductions, failed = safeguard()
-        else:  # v only where some sample needs it (lines 7-12)
+            next_point, next_value, reductions, failed = choose(*safeguard())
+        else:  # v, and the per-sample choice over the feature maps, only where some sample needs v
             no = tf.zeros_like(eps)
-            v_point, v_value, reductions, failed = tf.cond(
-                tf.reduce_all(take_u), lambda: (u_point, u_value, no, no), safeguard
+            next_point, next_value, reductions, failed = tf.cond(
+                tf.reduce_all(take_u), lambda: (u_point, u_value, no, no), lambda: choose(*safeguard())
             )
 
-    next_point, next_value = select(take_u, (u_point, u_value), (v_point, v_value))
-    reductions, failed = (tf.where(take_u, tf.zeros_like(t), t) for t in (reductions, failed))
     diagnostics = PhaseDiagnostics(
         eps, tf.cast(take_u, tf.float32), state.value, next_value, reductions, failed
     )

@@ -121,3 +121,25 @@ def test_inference_computes_what_training_computes(policy):
         np.testing.assert_array_equal(inference[1][name].numpy(), values.numpy(), err_msg=name)
     if policy in SAFEGUARDED_POLICIES:
         assert training[1]["backtracks"].numpy().max() > 0
+
+
+@pytest.mark.parametrize("differentiable", [False, True], ids=["inference", "training"])
+@pytest.mark.parametrize("policy", ["meta", "elda"])
+def test_where_every_sample_takes_u_inference_chooses_nothing_per_pixel(policy, differentiable, monkeypatch):
+    """The per-sample choice between ``u`` and ``v`` (a ``tf.where`` over the image and every
+    feature map) runs at inference only when some sample takes ``v``; training always runs it (its
+    gradient flows through the branch taken). Counted: ``tf.where`` on image-sized tensors."""
+    model, objective, state, (alpha, tau, momentum) = _phase_setup(policy, "u taken")
+    image_sized = []
+    original = tf.where
+
+    def counting(condition, *args, **kwargs):
+        if args and args[0] is not None and len(args[0].shape) >= 3:
+            image_sized.append(args[0].shape)
+        return original(condition, *args, **kwargs)
+
+    monkeypatch.setattr(tf, "where", counting)
+    _, diagnostics = phase_iteration(objective, state, alpha, tau, model.policy, momentum, differentiable)
+    monkeypatch.undo()
+    assert np.all(diagnostics.took_u.numpy() == 1.0)
+    assert (len(image_sized) > 0) == differentiable, image_sized
