@@ -5,27 +5,23 @@ import json
 import subprocess
 import sys
 
+TINY = ["--batch=2", "--size=16x18", "--repeats=1", "--warmup=1"]
+
+
+def bench_model(*flags: str) -> list[dict]:
+    """``benchmarks/bench_model.py`` run with ``flags``: its JSON lines (it must exit 0)."""
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_model.py", *flags], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
 
 def test_bench_model_prints_one_json_line_per_measure_with_speedups(tmp_path):
     output = tmp_path / "bench.csv"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/bench_model.py",
-            "--batch=2",
-            "--phases=1",
-            "--size=16x18",
-            "--policies=residual",
-            "--measures=forward,meta_step",
-            "--repeats=1",
-            "--warmup=1",
-            f"--csv={output}",
-        ],
-        capture_output=True,
-        text=True,
+    lines = bench_model(
+        *TINY, "--phases=1", "--policies=residual", "--measures=forward,meta_step", f"--csv={output}"
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [(r["measure"], r["gradients"]) for r in lines] == [
         ("forward", "explicit"),
         ("meta_step", "explicit"),
@@ -44,27 +40,16 @@ def test_bench_model_prints_one_json_line_per_measure_with_speedups(tmp_path):
 
 
 def test_bench_model_times_u_lda_with_and_without_per_phase_recomputation():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/bench_model.py",
-            "--network=ulda",
-            "--batch=2",
-            "--phases=2",
-            "--size=16x18",
-            "--num_layers=2",
-            "--policies=elda",
-            "--measures=conventional",
-            "--gradients=explicit",
-            "--recompute=false,true",
-            "--repeats=1",
-            "--warmup=1",
-        ],
-        capture_output=True,
-        text=True,
+    lines = bench_model(
+        *TINY,
+        "--network=ulda",
+        "--phases=2",
+        "--num_layers=2",
+        "--policies=elda",
+        "--measures=conventional",
+        "--gradients=explicit",
+        "--recompute=false,true",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [(r["network"], r["recompute"], r["measure"]) for r in lines] == [
         ("ulda", "false", "conventional"),
         ("ulda", "true", "conventional"),
@@ -74,25 +59,15 @@ def test_bench_model_times_u_lda_with_and_without_per_phase_recomputation():
 def test_bench_model_profiles_ops_by_type():
     """--profile_ops reports per-call milliseconds by op type: the convolutions of g and J_g^H and
     the FFTs of A and A^H must be among them, and no executor-internal event."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "benchmarks/bench_model.py",
-            "--batch=2",
-            "--phases=1",
-            "--size=16x18",
-            "--policies=residual",
-            "--measures=forward",
-            "--gradients=explicit",
-            "--repeats=2",
-            "--warmup=1",
-            "--profile_ops",
-        ],
-        capture_output=True,
-        text=True,
+    (line,) = bench_model(
+        *TINY,
+        "--repeats=2",
+        "--phases=1",
+        "--policies=residual",
+        "--measures=forward",
+        "--gradients=explicit",
+        "--profile_ops",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    (line,) = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     ops = line["op_ms"]
     assert any(op.endswith("Conv2D") for op in ops) and any(op.endswith("Conv2DBackpropInput") for op in ops)
     assert {"FFT2D", "IFFT2D"} <= set(ops) and "Process" not in ops
