@@ -15,7 +15,9 @@ from absl import flags
 # message names the file or flag; binaries print it without a traceback and exit with status 2.
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-OWN_CODE = tuple(str(PROJECT_ROOT / folder) for folder in ("lda_tf", "data_prep", "experiments"))
+OWN_CODE = tuple(
+    str(PROJECT_ROOT / folder) for folder in ("lda_tf", "data_prep", "experiments", "benchmarks")
+)
 
 
 def _raised_by_own_check(error: BaseException) -> bool:

@@ -72,3 +72,29 @@ def test_bench_model_profiles_ops_by_type():
     assert any(op.endswith("Conv2D") for op in ops) and any(op.endswith("Conv2DBackpropInput") for op in ops)
     assert {"FFT2D", "IFFT2D"} <= set(ops) and "Process" not in ops
     assert all(ms > 0 for ms in ops.values()) and sum(ops.values()) <= line["op_total_ms"] + 1e-9
+
+
+def test_solve_past_phases_reports_descent_and_names_a_wrong_task_index(tmp_path):
+    """benchmarks/convergence/solve_past_phases.py on a saved 2-phase network: every extra
+    iteration is a descent step on phi (Algorithm 1), the JSON line covers the iterates run, and a
+    task index the network lacks is an ``error: --task_index`` with exit status 2."""
+    from tests.loa.helpers import four_task_batch, small_model
+
+    network = small_model(num_phases=2)
+    network(four_task_batch()[0])
+    network.save(tmp_path / "model.keras")
+    script = "benchmarks/convergence/solve_past_phases.py"
+    common = [sys.executable, script, f"--model={tmp_path / 'model.keras'}", "--task=radial:20"]
+    result = subprocess.run(
+        [*common, "--task_index=1", "--downsample=4", "--images=2", "--iterations=5"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (line,) = [json.loads(row) for row in result.stdout.splitlines() if row.startswith("{")]
+    assert (line["trained_phases"], line["iterations"], line["task_index"], line["images"]) == (2, 5, 1, 2)
+    assert line["phi_increases"] == 0 and set(line["psnr_at"]) == {"1", "5"}
+    assert line["psnr_min_after"] <= line["psnr_end"] <= line["psnr_max_after"]
+
+    wrong = subprocess.run([*common, "--task_index=4"], capture_output=True, text=True)
+    assert wrong.returncode == 2 and "error: --task_index must be one of 0..3" in wrong.stderr

@@ -59,7 +59,10 @@ def test_eps_reduction_rule():
     np.testing.assert_allclose(never["eps"], 1e-3, rtol=1e-6)
 
 
-def test_line_search_returns_the_largest_sufficient_step():
+@pytest.mark.parametrize("first_value_given", [False, True], ids=["training", "inference"])
+def test_line_search_returns_the_largest_sufficient_step(first_value_given):
+    """Both ways of starting the search: phi at the first trial evaluated by the search itself
+    (training) or passed in by the caller (inference, where it is ``v``'s own value)."""
     inputs, _ = four_task_batch()
     model = small_model("meta")
     objective = model.unroll(inputs).objective
@@ -67,22 +70,21 @@ def test_line_search_returns_the_largest_sufficient_step():
     policy = PhasePolicy(name="meta", rho=0.5, max_backtracks=30)
     decrease = tf.fill([4], 1.0 / policy.a)
     initial = tf.fill([4], 64.0)
-    first = objective.point(
-        state.point.image - tf.cast(tf.reshape(initial, [-1, 1, 1]), tf.complex64) * state.gradient
-    )
-    step, reductions, failed = line_search(
-        objective, state, initial, decrease, policy, objective.value(first, state.eps)
-    )
+
+    def trial(step_value):  # x - s grad phi(x), per sample
+        return objective.point(
+            state.point.image - tf.cast(tf.reshape(step_value, [-1, 1, 1]), tf.complex64) * state.gradient
+        )
+
+    first_value = objective.value(trial(initial), state.eps) if first_value_given else None
+    step, reductions, failed = line_search(objective, state, initial, decrease, policy, first_value)
     assert np.all(failed.numpy() == 0.0)
 
     def excess(step_value):  # phi(x - s grad) - phi(x) + (1/a) ||s grad||^2, per sample
-        trial = objective.point(
-            state.point.image - tf.cast(tf.reshape(step_value, [-1, 1, 1]), tf.complex64) * state.gradient
-        )
         distance2 = tf.reduce_sum(
             tf.abs(step_value[:, None, None] * tf.abs(state.gradient)) ** 2, axis=(1, 2)
         )
-        return (objective.value(trial, state.eps) - state.value + decrease * distance2).numpy()
+        return (objective.value(trial(step_value), state.eps) - state.value + decrease * distance2).numpy()
 
     assert np.all(step.numpy() > 0)
     np.testing.assert_allclose(step.numpy(), 64.0 * 0.5 ** reductions.numpy())
