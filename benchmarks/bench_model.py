@@ -22,7 +22,8 @@ omega step separately, and the whole Algorithm 2 step), with the naive formulati
 Every configuration runs in its own subprocess (so that its peak memory is its own), builds the
 network and data, runs each measured function ``--warmup`` times (tracing and first runs, not
 timed), then ``--repeats`` times; it prints one JSON line per (configuration, measure) with the
-median, min and max seconds, the first call's (``first_s``, tracing included), the peak resident
+median, min and max seconds, the Python tracing's (``trace_s``) and the first call's (``first_s``,
+tracing included; the rest of it is TensorFlow's graph optimisation and first run), the peak resident
 memory of the process (CPU) or the device's peak allocation (GPU), and, for the ``explicit``
 formulation, the speed-up over the ``autodiff`` one
 (``grad r_eps`` by autodiff through ``g`` instead of the explicit ``J_g^H``; see
@@ -37,7 +38,9 @@ values computed as training computes them, every candidate and gradient for the 
 ``conventional`` (one supervised Adam step on theta,
 batch of B), ``meta_theta`` (one penalty evaluation (17) and the theta step), ``meta_omega`` (one
 evaluation and the omega step), ``meta_step`` (``LOATrainer.train_step`` in meta mode: both, with
-Algorithm 2's gating). Meta measures use B/2 training + B/2 validation images (the paper: 4 + 4).
+Algorithm 2's gating; ``--theta_steps`` K theta steps per round, 1 by default, the authors'
+script's 5 with ``--theta_steps=5``). Meta measures use B/2 training + B/2 validation images (the
+paper: 4 + 4).
 """
 
 from __future__ import annotations
@@ -112,6 +115,13 @@ flags.DEFINE_bool(
     "After timing, run each measure --repeats more times under TensorFlow's profiler and add "
     "op_ms: milliseconds per call by op type (CPU executor threads; the 15 largest) and op_total_ms.",
 )
+flags.DEFINE_integer(
+    "theta_steps",
+    1,
+    "K: theta steps per round of Algorithm 2 in meta_step (the authors' script: 5, with the omega "
+    "step updating theta too).",
+    lower_bound=1,
+)
 flags.DEFINE_string("config", None, "Internal: run one configuration (JSON) in this process.")
 
 
@@ -122,9 +132,12 @@ def _peak_memory_bytes(tf) -> int:
 
 
 def _time(function, warmup: int, repeats: int) -> dict:
-    """Median, min and max of ``repeats`` timed calls after ``warmup`` untimed ones, and
-    ``first_s``: the first call, tracing included (the wait before anything trains)."""
+    """Median, min and max of ``repeats`` timed calls of a ``tf.function`` after ``warmup`` untimed
+    ones; ``trace_s``: its Python tracing alone, and ``first_s``: the first call, tracing included
+    (the wait before anything trains; the rest is TensorFlow's graph optimisation and first run)."""
     start = time.perf_counter()
+    function.get_concrete_function()
+    trace = time.perf_counter() - start
     function()
     first = time.perf_counter() - start
     for _ in range(warmup - 1):
@@ -138,6 +151,7 @@ def _time(function, warmup: int, repeats: int) -> dict:
         "median_s": float(np.median(seconds)),
         "min_s": float(min(seconds)),
         "max_s": float(max(seconds)),
+        "trace_s": trace,
         "first_s": first,
     }
 
@@ -228,7 +242,12 @@ def run_configuration(config: dict) -> list[dict]:
         result = LOATrainer(
             network(0 if mode == "conventional" else len(tasks)),
             mode,
-            BilevelConfig(delta0=0.0, delta_tol=0.0),
+            BilevelConfig(
+                delta0=0.0,
+                delta_tol=0.0,
+                theta_steps=config.get("theta_steps", 1),
+                omega_step_updates_theta=config.get("theta_steps", 1) > 1,
+            ),
             **({"loss": "mse_ssim"} if ulda else {}),
         )  # delta 0: every step applies
         result.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
@@ -328,6 +347,7 @@ def _configurations() -> list[dict]:
             warmup=FLAGS.warmup,
             repeats=FLAGS.repeats,
             profile_ops=FLAGS.profile_ops,
+            theta_steps=FLAGS.theta_steps,
         )
         for b, t, s, p, x, g, d, r, i in combos
         if not (p == "release" and g == "autodiff")  # the release has its own, explicit, gradient

@@ -20,7 +20,12 @@ def bench_model(*flags: str) -> list[dict]:
 def test_bench_model_prints_one_json_line_per_measure_with_speedups(tmp_path):
     output = tmp_path / "bench.csv"
     lines = bench_model(
-        *TINY, "--phases=1", "--policies=residual", "--measures=forward,meta_step", f"--csv={output}"
+        *TINY,
+        "--phases=1",
+        "--policies=residual",
+        "--measures=forward,meta_step",
+        "--theta_steps=2",
+        f"--csv={output}",
     )
     assert [(r["measure"], r["gradients"]) for r in lines] == [
         ("forward", "explicit"),
@@ -33,6 +38,8 @@ def test_bench_model_prints_one_json_line_per_measure_with_speedups(tmp_path):
             line["median_s"] > 0
             and line["min_s"] <= line["median_s"] <= line["max_s"]
             and line["peak_memory_gib"] > 0
+            and 0 < line["trace_s"] < line["first_s"]
+            and line["theta_steps"] == 2
         )
     assert all("speedup_vs_autodiff" in r for r in lines if r["gradients"] == "explicit")
     with open(output) as handle:
