@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import tensorflow as tf
+from tensorflow.python.ops import control_flow_util
 
 
 def squared_norm(x: tf.Tensor) -> tf.Tensor:
@@ -42,7 +43,13 @@ def global_squared_norm(tensors: Sequence[tf.Tensor]) -> tf.Tensor:
     return tf.add_n([tf.reduce_sum(tf.square(tensor)) for tensor in tensors])
 
 
-@tf.custom_gradient
+def _compiled_by_xla() -> bool:
+    """Whether the graph being traced is compiled by XLA (``tf.function(jit_compile=True)``, Keras's
+    ``jit_compile``, on by default with a GPU): TensorFlow's own test (``control_flow_util``, not in
+    its public API), which its ops use to choose XLA-compatible constructions."""
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
 def complex_to_channels(image: tf.Tensor) -> tf.Tensor:
     """``[B, H, W]`` complex -> ``[B, H, W, 2]`` real (real part, imaginary part).
 
@@ -51,20 +58,36 @@ def complex_to_channels(image: tf.Tensor) -> tf.Tensor:
     a forward pass; issue 19, goal 4). ``Bitcast`` has no gradient in TensorFlow, hence the custom
     one, TensorFlow's convention for a complex input (``dL/dRe + i dL/dIm``, what the stack's
     gradient gives): the inverse bitcast, itself differentiable (second order in bilevel training).
+    Under XLA, whose ``Bitcast`` refuses complex types and which fuses the copy away anyway, it is
+    the ``tf.stack`` of ``real`` and ``imag`` (the same values and gradients).
     """
     image = tf.convert_to_tensor(image)
-    return tf.bitcast(image, image.dtype.real_dtype), channels_to_complex
+    if _compiled_by_xla():
+        return tf.stack([tf.math.real(image), tf.math.imag(image)], axis=-1)
+    return _bitcast_to_channels(image)
 
 
-@tf.custom_gradient
 def channels_to_complex(channels: tf.Tensor) -> tf.Tensor:
     """``[B, H, W, 2]`` real -> ``[B, H, W]`` complex; the inverse of :func:`complex_to_channels`
-    (also a bitcast, whose gradient is :func:`complex_to_channels`)."""
+    (also a bitcast, whose gradient is :func:`complex_to_channels`; under XLA ``tf.complex`` of the
+    two channels)."""
     channels = tf.convert_to_tensor(channels)
     if channels.shape[-1] != 2:
         raise ValueError(
             f"channels_to_complex needs a last axis of 2 (real, imaginary); got {channels.shape}"
         )
+    if _compiled_by_xla():
+        return tf.complex(channels[..., 0], channels[..., 1])
+    return _bitcast_to_complex(channels)
+
+
+@tf.custom_gradient
+def _bitcast_to_channels(image: tf.Tensor) -> tf.Tensor:
+    return tf.bitcast(image, image.dtype.real_dtype), channels_to_complex
+
+
+@tf.custom_gradient
+def _bitcast_to_complex(channels: tf.Tensor) -> tf.Tensor:
     complex_dtype = tf.complex64 if channels.dtype == tf.float32 else tf.complex128
     return tf.bitcast(channels, complex_dtype), complex_to_channels
 

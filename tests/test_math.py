@@ -83,6 +83,21 @@ def _complex_from_stacked(channels):
     return tf.complex(channels[..., 0], channels[..., 1])
 
 
+def _derivatives(image, weights, to_channels, to_complex):
+    """First and second derivatives of a nonlinear function of both conversions."""
+    with tf.GradientTape() as outer:
+        outer.watch(image)
+        with tf.GradientTape() as inner:
+            inner.watch(image)
+            channels = to_channels(image)
+            value = tf.reduce_sum(tf.sin(channels) * weights) + tf.reduce_sum(
+                tf.abs(to_complex(channels * channels)) ** 2
+            )
+        gradient = inner.gradient(value, image)
+        curvature = tf.reduce_sum(tf.math.real(gradient * tf.math.conj(gradient)))
+    return gradient, outer.gradient(curvature, image)
+
+
 @pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
 def test_complex_channel_bitcasts_are_the_real_and_imaginary_parts(dtype):
     rng = np.random.default_rng(2)
@@ -111,20 +126,29 @@ def test_complex_channel_bitcasts_differentiate_as_their_definition_to_second_or
         tape.gradient(linear, image).numpy(), weights[..., 0].numpy() + 1j * weights[..., 1].numpy()
     )
 
-    def derivatives(to_channels, to_complex):
-        with tf.GradientTape() as outer:
-            outer.watch(image)
-            with tf.GradientTape() as inner:
-                inner.watch(image)
-                channels = to_channels(image)
-                value = tf.reduce_sum(tf.sin(channels) * weights) + tf.reduce_sum(
-                    tf.abs(to_complex(channels * channels)) ** 2
-                )
-            gradient = inner.gradient(value, image)
-            curvature = tf.reduce_sum(tf.math.real(gradient * tf.math.conj(gradient)))
-        return gradient.numpy(), outer.gradient(curvature, image).numpy()
-
-    bitcast = derivatives(complex_to_channels, channels_to_complex)
-    definition = derivatives(_stacked_channels, _complex_from_stacked)
+    bitcast = _derivatives(image, weights, complex_to_channels, channels_to_complex)
+    definition = _derivatives(image, weights, _stacked_channels, _complex_from_stacked)
     for ours, reference in zip(bitcast, definition):
-        np.testing.assert_allclose(ours, reference, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_complex_channel_conversions_compile_with_xla():
+    # XLA's Bitcast refuses complex types: under jit_compile the conversions must still give the
+    # real and imaginary parts, and the definition's first and second derivatives.
+    rng = np.random.default_rng(4)
+    image = tf.constant(
+        (rng.standard_normal((2, 4, 3)) + 1j * rng.standard_normal((2, 4, 3))).astype(np.complex64)
+    )
+    weights = tf.constant(rng.standard_normal((2, 4, 3, 2)).astype(np.float32))
+    round_trip = tf.function(
+        lambda x: (complex_to_channels(x), channels_to_complex(complex_to_channels(x))), jit_compile=True
+    )
+    channels, back = round_trip(image)
+    np.testing.assert_array_equal(channels.numpy(), np.stack([image.numpy().real, image.numpy().imag], -1))
+    np.testing.assert_array_equal(back.numpy(), image.numpy())
+    compiled = tf.function(
+        lambda: _derivatives(image, weights, complex_to_channels, channels_to_complex), jit_compile=True
+    )()
+    definition = _derivatives(image, weights, _stacked_channels, _complex_from_stacked)
+    for ours, reference in zip(compiled, definition):
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-5, atol=1e-5)

@@ -20,6 +20,14 @@ of a network with domains; in Step 2 the network's frozen domains and ``g`` are 
 the same gradients, with the memory of the phase states and one phase (the bilevel step's
 second-order term by forward-over-adjoint).
 
+Algorithm 2 evaluates the penalty objective (17) ``max_rounds * (K + 1)`` times per batch, each
+time with the same graph; without a distribution strategy the evaluation is one nested
+``tf.function``, traced once and called each time (issue 19: Python tracing of the first bilevel
+step 1.9x shorter at K = 1, 3.8x at K = 5, the steady step about 9 % faster;
+``benchmarks/README.md``). Under a strategy it is traced inline every time, as before: the
+evaluation's all-reduce of the training gradient is a ``merge_call``, which a nested
+``tf.function`` refuses.
+
 Every optimizer step is gated (:func:`lda_tf.training.gated_update.apply_if`): a step whose loss
 or gradients are not finite is skipped, weights and optimizer state untouched, and counted;
 :class:`lda_tf.training.callbacks.NonFiniteGuard` stops training after too many in a row.
@@ -251,6 +259,8 @@ class LOATrainer(keras.Model):
             criterion = global_squared_norm(global_gradients)
             return evaluation, finite, criterion
 
+        if not tf.executing_eagerly() and not tf.distribute.has_strategy():
+            evaluate = tf.function(evaluate)  # traced once, called max_rounds * (K + 1) times (above)
         proceed, all_finite, first = tf.constant(True), tf.constant(True), None
         for _ in range(self.bilevel.max_rounds):  # line 5: while criterion > delta, capped
             current, finite, criterion = evaluate()

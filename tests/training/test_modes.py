@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -108,3 +109,19 @@ def test_stair_growth_keeps_weights_and_copies_the_last_step_sizes():
     assert alphas_after_first_growth[1] == pytest.approx(alphas_after_first_growth[0])  # phase 2 from phase 1
     assert alphas_after_first_growth[0] != pytest.approx(0.5)  # phase 1 was trained in stage 1
     assert alphas_after_first_growth[2] == pytest.approx(0.5)  # phase 3 not yet grown: initial value
+
+
+def test_bilevel_step_compiles_with_xla_and_steps_as_without():
+    # Keras's jit_compile="auto" turns XLA on with a GPU; XLA refuses some ops TensorFlow runs
+    # (a complex Bitcast), so the whole second-order step must compile. XLA fuses and reorders
+    # floating-point work, hence a tolerance.
+    moved = []
+    for jit_compile in (False, True):
+        model = trainer(num_phases=1)
+        start = values(model.network.trainable_variables)
+        model.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2), jit_compile=jit_compile)
+        model.fit(meta_batches(), epochs=1, steps_per_epoch=1, verbose=0)
+        after = values(model.network.trainable_variables)
+        moved.append(np.concatenate([(a - b).ravel() for a, b in zip(after, start)]))
+    assert np.linalg.norm(moved[0]) > 0
+    np.testing.assert_allclose(moved[1], moved[0], rtol=1e-3, atol=1e-4 * np.abs(moved[0]).max())

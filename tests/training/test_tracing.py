@@ -1,11 +1,15 @@
 """Graphs compile once per shape and phase count: steps, epochs and stair growth do not retrace
 beyond one trace per phase count (tracing is counted as Python executions of ``unroll``)."""
 
+import keras
+import numpy as np
+import pytest
 import tensorflow as tf
 
 from lda_tf.data import single_task_batches
+from lda_tf.training import BilevelConfig
 from lda_tf.training.callbacks import StairTraining
-from tests.training.helpers import TASKS, images, meta_batches, trainer
+from tests.training.helpers import TASKS, images, meta_batches, trainer, values
 
 
 def _count_unrolls(model):
@@ -56,3 +60,33 @@ def test_forward_function_traces_once_per_shape():
     for _ in range(3):
         forward(batch)
     assert forward.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("theta_steps, max_rounds", [(1, 1), (3, 2)])
+def test_bilevel_step_traces_the_penalty_evaluation_once(theta_steps, max_rounds):
+    # Algorithm 2 evaluates (17) max_rounds * (K + 1) times per batch (2 unrolls each, B_tr and
+    # B_val); traced inline that would be 4 and 16 unrolls, as a nested tf.function it is 2.
+    model = trainer(
+        bilevel=BilevelConfig(delta0=1e-12, delta_tol=0.0, theta_steps=theta_steps, max_rounds=max_rounds)
+    )
+    calls = _count_unrolls(model)
+    model.fit(meta_batches(), epochs=1, steps_per_epoch=2, verbose=0)
+    assert len(calls) == 2
+    assert int(model.theta_optimizer.iterations.numpy()) == 2 * theta_steps * max_rounds
+
+
+def test_traced_once_evaluation_sees_the_updated_weights():
+    # Each of the 8 evaluations of a step (K = 3, 2 rounds) must read the weights as the steps
+    # before it left them; an evaluation frozen at the step's start moves omega 60-70 % off.
+    # Graph and eager runs differ in the last digits, which 2 steps amplify to under 1 %.
+    moved = []
+    for run_eagerly in (False, True):
+        model = trainer(bilevel=BilevelConfig(delta0=1e-12, delta_tol=0.0, theta_steps=3, max_rounds=2))
+        start = values(model.network.omega_variables)
+        model.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2), run_eagerly=run_eagerly)
+        model.fit(meta_batches(), epochs=1, steps_per_epoch=2, verbose=0)
+        moved.append(
+            np.concatenate([(a - b).ravel() for a, b in zip(values(model.network.omega_variables), start)])
+        )
+    assert np.all(np.abs(moved[1]) > 0)
+    np.testing.assert_allclose(moved[0], moved[1], rtol=2e-2)
