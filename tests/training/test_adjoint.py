@@ -324,10 +324,11 @@ def test_bilevel_penalty_gradient_by_adjoint_equals_the_tape(policy):
 
 
 # ----------------------------------------------------------------------------------- trainer
-@pytest.mark.parametrize("mode", ["conventional", "meta"])
-def test_trainer_step_with_the_adjoint_gradient_moves_the_weights_as_the_tape(mode):
+@pytest.mark.parametrize("mode, traced", [("conventional", False), ("meta", False), ("meta", True)])
+def test_trainer_step_with_the_adjoint_gradient_moves_the_weights_as_the_tape(mode, traced):
     """One train_step with SGD (Adam's first step is the gradient's sign, which rounding can flip
-    where a component is near 0) from the same weights under both gradient settings."""
+    where a component is near 0) from the same weights under both gradient settings; traced, the
+    bilevel step's penalty evaluation is a nested ``tf.function`` (``LOATrainer._meta_step``)."""
     batch = next(iter(meta_batches()))
     data = batch if mode == "meta" else batch["train"]
     weights = []
@@ -339,7 +340,7 @@ def test_trainer_step_with_the_adjoint_gradient_moves_the_weights_as_the_tape(mo
         model = LOATrainer(network, mode, BilevelConfig(delta0=1e-12, delta_tol=0.0), gradient=gradient)
         model.compile(keras.optimizers.SGD(1e-3), keras.optimizers.SGD(1e-3))
         before = [v.numpy().copy() for v in network.trainable_variables]
-        model.train_step(data)
+        (tf.function(model.train_step) if traced else model.train_step)(data)
         assert int(model.skipped_steps.numpy()) == 0
         weights.append([v.numpy() - b for v, b in zip(network.trainable_variables, before)])
     assert max(relative_errors(weights[1], weights[0])) <= 1e-5
