@@ -172,10 +172,12 @@ class TrainingConfig:
     )
     # XLA for the train / test steps: "auto" is Keras's rule (on with a GPU and no distribution
     # strategy, off on CPU-only machines, where it measured 2.3x slower: benchmarks/README.md).
+    # Keras also keeps XLA off while op determinism is on (deterministic, the default), with a
+    # warning, whatever this says.
     jit_compile: str = setting(
         "auto",
         help="XLA for the training step; auto: on with a GPU (Keras's rule), "
-        "off on CPU (measured slower there).",
+        "off on CPU (measured slower there). Keras keeps it off under --deterministic (the default).",
         choices=("auto", "true", "false"),
         change="runtime",
     )

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config  # op determinism's state: not exported
 
 from lda_tf.data import single_task_batches
 from lda_tf.training import LOATrainer
@@ -111,7 +112,18 @@ def test_stair_growth_keeps_weights_and_copies_the_last_step_sizes():
     assert alphas_after_first_growth[2] == pytest.approx(0.5)  # phase 3 not yet grown: initial value
 
 
-def test_bilevel_step_compiles_with_xla_and_steps_as_without():
+@pytest.fixture
+def op_determinism_off():
+    """Keras compiles with XLA only where op determinism is off (``model_supports_jit``), and a test
+    earlier in the process may have turned it on (``lda_tf.determinism.configure``)."""
+    was_on = tf_config.is_op_determinism_enabled()
+    tf_config.disable_op_determinism()
+    yield
+    if was_on:
+        tf.config.experimental.enable_op_determinism()
+
+
+def test_bilevel_step_compiles_with_xla_and_steps_as_without(op_determinism_off):
     # Keras's jit_compile="auto" turns XLA on with a GPU; XLA refuses some ops TensorFlow runs
     # (a complex Bitcast), so the whole second-order step must compile. XLA fuses and reorders
     # floating-point work, hence a tolerance.
@@ -120,6 +132,7 @@ def test_bilevel_step_compiles_with_xla_and_steps_as_without():
         model = trainer(num_phases=1)
         start = values(model.network.trainable_variables)
         model.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2), jit_compile=jit_compile)
+        assert model.jit_compile is jit_compile  # Keras falls back to no XLA with a warning only
         model.fit(meta_batches(), epochs=1, steps_per_epoch=1, verbose=0)
         after = values(model.network.trainable_variables)
         moved.append(np.concatenate([(a - b).ravel() for a, b in zip(after, start)]))
