@@ -45,8 +45,9 @@ def global_squared_norm(tensors: Sequence[tf.Tensor]) -> tf.Tensor:
 
 def _compiled_by_xla() -> bool:
     """Whether the graph being traced is compiled by XLA (``tf.function(jit_compile=True)``, Keras's
-    ``jit_compile``, on by default with a GPU where op determinism is off): TensorFlow's own test (``control_flow_util``, not in
-    its public API), which its ops use to choose XLA-compatible constructions."""
+    ``jit_compile``, on by default with a GPU where op determinism is off): TensorFlow's own test
+    (``control_flow_util``, not in its public API), which its ops use to choose XLA-compatible
+    constructions."""
     return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
