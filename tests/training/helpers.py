@@ -32,3 +32,8 @@ def trainer(mode="meta", num_phases=1, theta_lr=1e-3, omega_lr=1e-3, bilevel=Non
 
 def values(variables) -> list[np.ndarray]:
     return [np.array(variable.numpy()) for variable in variables]
+
+
+def displacement(variables, start: list[np.ndarray]) -> np.ndarray:
+    """How far ``variables`` moved from ``start`` (their :func:`values` earlier), as one vector."""
+    return np.concatenate([(now - then).ravel() for now, then in zip(values(variables), start)])

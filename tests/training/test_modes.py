@@ -7,7 +7,7 @@ from tensorflow.python.framework import config as tf_config  # op determinism's 
 from lda_tf.data import single_task_batches
 from lda_tf.training import LOATrainer
 from lda_tf.training.callbacks import NonFiniteError, NonFiniteGuard, StairTraining
-from tests.training.helpers import TASKS, images, meta_batches, trainer, values
+from tests.training.helpers import TASKS, displacement, images, meta_batches, trainer, values
 
 
 def _single_task(count=6, batch_size=3):
@@ -134,7 +134,6 @@ def test_bilevel_step_compiles_with_xla_and_steps_as_without(op_determinism_off)
         model.compile(keras.optimizers.SGD(1e-2), keras.optimizers.SGD(1e-2), jit_compile=jit_compile)
         assert model.jit_compile is jit_compile  # Keras falls back to no XLA with a warning only
         model.fit(meta_batches(), epochs=1, steps_per_epoch=1, verbose=0)
-        after = values(model.network.trainable_variables)
-        moved.append(np.concatenate([(a - b).ravel() for a, b in zip(after, start)]))
+        moved.append(displacement(model.network.trainable_variables, start))
     assert np.linalg.norm(moved[0]) > 0
     np.testing.assert_allclose(moved[1], moved[0], rtol=1e-3, atol=1e-4 * np.abs(moved[0]).max())
