@@ -30,7 +30,9 @@ formulation, the speed-up over the ``autodiff`` one
 ``lda_tf.loa.objective``) measured in the same run.
 
 ``--recompute`` times per-phase recomputation (``UnrolledLOA(recompute_phases=...)``): each phase
-is run again in the backward pass instead of keeping its intermediates.
+is run again in the backward pass instead of keeping its intermediates. ``--loop_phases`` times the
+phases as one ``tf.while_loop`` (``UnrolledLOA(loop_phases=...)``, lda_tf/loa/phase_loop.py): one
+phase's graph for any number of phases, which shortens tracing and the first call.
 
 Measures: ``forward`` (``model(inputs)``: inference, each phase skips the evaluations no sample
 needs, lda_tf/loa/phase.py), ``forward_training`` (``model(inputs, training=True)``: the same
@@ -105,6 +107,11 @@ flags.DEFINE_list(
     ["preset"],
     "Per-phase recomputation (UnrolledLOA recompute_phases) to time: preset (the network's preset: "
     "off for meta, on for ulda), false, true.",
+)
+flags.DEFINE_list(
+    "loop_phases",
+    ["false"],
+    "The phases as one tf.while_loop (UnrolledLOA loop_phases) to time: false, true. Not for the release.",
 )
 flags.DEFINE_enum(
     "network", "meta", ["meta", "ulda"], "meta: the meta paper's network; ulda: U-LDA with 2 domain groups."
@@ -236,6 +243,7 @@ def run_configuration(config: dict) -> list[dict]:
             **(
                 {} if config["recompute"] == "preset" else {"recompute_phases": config["recompute"] == "true"}
             ),
+            loop_phases=config.get("loop_phases", False),
         )
 
     def trainer(mode):
@@ -314,10 +322,15 @@ def run_configuration(config: dict) -> list[dict]:
     return results
 
 
+def _booleans(values: list[str]) -> list[bool]:
+    return [value.lower() in ("true", "1", "yes") for value in values]
+
+
 def _configurations() -> list[dict]:
     sizes = [tuple(int(v) for v in size.split("x")) for size in FLAGS.size]
-    xla = [value.lower() in ("true", "1", "yes") for value in FLAGS.xla]
-    deterministic = [value.lower() in ("true", "1", "yes") for value in FLAGS.deterministic]
+    xla, deterministic, loop_phases = (
+        _booleans(values) for values in (FLAGS.xla, FLAGS.deterministic, FLAGS.loop_phases)
+    )
     combos = itertools.product(
         [int(b) for b in FLAGS.batch],
         [int(t) for t in FLAGS.phases],
@@ -328,6 +341,7 @@ def _configurations() -> list[dict]:
         deterministic,
         FLAGS.recompute,
         FLAGS.onednn,
+        loop_phases,
     )
     return [
         dict(
@@ -340,6 +354,7 @@ def _configurations() -> list[dict]:
             deterministic=d,
             recompute=r,
             onednn=i,
+            loop_phases=loop,
             network=FLAGS.network,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
@@ -349,8 +364,9 @@ def _configurations() -> list[dict]:
             profile_ops=FLAGS.profile_ops,
             theta_steps=FLAGS.theta_steps,
         )
-        for b, t, s, p, x, g, d, r, i in combos
-        if not (p == "release" and g == "autodiff")  # the release has its own, explicit, gradient
+        for b, t, s, p, x, g, d, r, i, loop in combos
+        # the release has its own, explicit, gradient and its own phases
+        if not (p == "release" and (g == "autodiff" or loop))
     ]
 
 
@@ -376,6 +392,7 @@ def _add_speedups(results: list[dict]) -> None:
         r["xla"],
         r["deterministic"],
         r["recompute"],
+        r.get("loop_phases", False),
         r.get("onednn", "default"),
         r["measure"],
     )
@@ -408,6 +425,7 @@ def _scaling(previous: list[dict]) -> list[dict]:
         xla=False,
         gradients="explicit",
         recompute="preset",
+        loop_phases=False,
         num_layers=FLAGS.num_layers,
         num_filters=FLAGS.num_filters,
         measures=["forward", "meta_theta"],

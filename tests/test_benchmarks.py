@@ -63,6 +63,22 @@ def test_bench_model_times_u_lda_with_and_without_per_phase_recomputation():
     ]
 
 
+def test_bench_model_times_the_phases_unrolled_and_looped():
+    lines = bench_model(
+        *TINY,
+        "--phases=2",
+        "--policies=meta,release",
+        "--measures=forward",
+        "--gradients=explicit",
+        "--loop_phases=false,true",
+    )  # the release has its own phases: no looped configuration
+    assert [(r["policy"], r["loop_phases"]) for r in lines] == [
+        ("meta", False),
+        ("meta", True),
+        ("release", False),
+    ]
+
+
 def test_bench_model_profiles_ops_by_type():
     """--profile_ops reports per-call milliseconds by op type: the convolutions of g and J_g^H and
     the FFTs of A and A^H must be among them, and no executor-internal event."""

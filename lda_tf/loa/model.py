@@ -33,6 +33,14 @@ keeps only each phase's inputs for the backward pass and runs the phase again th
 values and gradients (first and second order), memory of one phase instead of ``T``, one more
 forward pass of compute. Off by default; on in U-LDA's preset, whose paper size (batch 2, 256x256,
 15 phases) needs it to train in 16 GiB (benchmarks/README.md).
+
+``loop_phases`` runs the active phases as one ``tf.while_loop`` (:mod:`lda_tf.loa.phase_loop`):
+the same iteration and values, but one phase in the graph whatever ``T``, so at many phases a
+traced step, above all the bilevel (second-order) one, traces, optimises and first runs in less
+time and memory (11 phases: first bilevel step 138 -> 78 s); each steady step is 15-31 % slower
+(the runtime simplifies less inside a loop), and at 3 phases nothing is gained. Off by default
+(training runs many steps: benchmarks/README.md, issue 19 goal 3); a runtime setting like
+``recompute_phases``, and not combined with it.
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from lda_tf.loa.phase import (
     PhasePolicy,
     initial_state,
 )
+from lda_tf.loa.phase_loop import looped_phase_iterations
 from lda_tf.measurement import Measured, Measurement
 from lda_tf.nn.adapter import AdaptedFeatures, AdapterBank
 from lda_tf.nn.features import FeatureExtractor, with_relu_delta
@@ -252,6 +261,8 @@ class UnrolledLOA(UnrolledNetwork):
         activate_last: a smoothed ReLU after g's last layer (see FeatureExtractor).
         recompute_phases: per-phase recomputation in the backward pass (module docstring); a
             runtime setting (the attribute may be changed; traced functions must be retraced).
+        loop_phases: the phases as one ``tf.while_loop`` (module docstring); a runtime setting
+            like ``recompute_phases``, and not combined with it.
     """
 
     def __init__(
@@ -277,6 +288,7 @@ class UnrolledLOA(UnrolledNetwork):
         adapter_init: str = "identity",
         activate_last: bool = False,
         recompute_phases: bool = False,
+        loop_phases: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -291,6 +303,7 @@ class UnrolledLOA(UnrolledNetwork):
         self.num_domains = int(num_domains)
         self.frozen_domains: tuple[int, ...] = ()
         self.recompute_phases = bool(recompute_phases)
+        self.loop_phases = bool(loop_phases)
         self.smoothing = check_smoothing(smoothing)
         self.policy = PhasePolicy(**policy) if isinstance(policy, dict) else PhasePolicy(name=policy)
         self.eps0_init = float(eps0)
@@ -480,6 +493,14 @@ class UnrolledLOA(UnrolledNetwork):
         state = initial_state(objective, image, eps)
         per_phase, iterates = [], [state.point.image]
         recompute = self.recompute_phases and differentiable
+        if self.loop_phases:
+            if recompute:
+                raise ValueError("loop_phases and recompute_phases cannot be combined; set one of them")
+            controls = [phase.controls(domain) for phase in self.phases[: self.active_phases]]
+            state, stacked, iterates = looped_phase_iterations(
+                objective, state, controls, policy, differentiable
+            )
+            return Unrolled(objective, state, stacked, tuple(tf.unstack(iterates, self.active_phases + 1)))
         for phase in self.phases[: self.active_phases]:
             state, diagnostics = phase.iterate(objective, state, policy, domain, recompute, differentiable)
             per_phase.append(diagnostics)
@@ -582,6 +603,7 @@ class UnrolledLOA(UnrolledNetwork):
             adapter_init=self.adapters.initializer if self.adapters is not None else "identity",
             activate_last=self.features.activate_last,
             recompute_phases=self.recompute_phases,
+            loop_phases=self.loop_phases,
         )
         return config
 

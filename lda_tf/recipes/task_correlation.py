@@ -48,7 +48,7 @@ class TaskCorrelation(MetaBilevel):
             start = outputs.load_model(init, "init_model")
             if self.config.network is not None:  # a runtime setting: this run's, not init_model's
                 for member in getattr(start, "members", [start]):
-                    member.recompute_phases = self.config.network.recompute_phases
+                    self.config.network.apply_runtime(member)
         else:
             start = self.mri_network(0)
         if isinstance(start, TaskSpecificUnrolled):

@@ -184,7 +184,7 @@ class TransferStep:
             network = self.init
             network.freeze_domains(range(self.first_domain))
         if self.config.network is not None:  # a runtime setting: this run's, not init_model's
-            network.recompute_phases = self.config.network.recompute_phases
+            self.config.network.apply_runtime(network)
         return network
 
 

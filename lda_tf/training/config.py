@@ -71,6 +71,25 @@ class NetworkConfig:
         help="Recompute each phase in the backward pass (less memory, one more forward pass).",
         change="runtime",
     )
+    loop_phases: bool = setting(
+        False,
+        help="Run the phases as one tf.while_loop (one phase in the graph: at many phases a shorter "
+        "first step; steps 15-31 % slower; benchmarks/README.md). Not with recompute_phases.",
+        change="runtime",
+    )
+
+    def __post_init__(self):
+        if self.recompute_phases and self.loop_phases:
+            raise ValueError(
+                "arguments `recompute_phases` and `loop_phases` cannot both be true (the U-LDA preset "
+                "turns recomputation on: add --norecompute_phases)"
+            )
+
+    def apply_runtime(self, network: UnrolledLOA) -> None:
+        """Set this run's runtime settings (``recompute_phases``, ``loop_phases``) on a network
+        loaded from another run (an ``init_model``), whose own were that run's."""
+        network.recompute_phases = self.recompute_phases
+        network.loop_phases = self.loop_phases
 
     def build(self, measurement, num_tasks: int, **extra) -> UnrolledLOA:
         """``UnrolledLOA.<preset>(measurement, num_tasks=..., **fields, **extra)`` (``extra``: what

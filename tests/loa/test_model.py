@@ -220,20 +220,30 @@ def _values_and_gradients(model, inputs, target, traced: bool):
     return tf.function(run)() if traced else run()
 
 
-@pytest.mark.parametrize(
-    "policy, traced", [("meta", False), ("lda", False), ("agd", False), ("meta", True), ("lda", True)]
-)
-def test_per_phase_recomputation_gives_the_same_values_and_gradients(policy, traced):
-    """Recomputing each phase in the backward pass changes neither the reconstruction, the
-    diagnostics nor the training gradient; the reference is autodiff through the stored phases.
-    Traced, graph optimisation may round the replayed phase differently from the forward one
+SAME_PHASES_CASES = [
+    ("meta", False, {}),
+    ("lda", False, {}),
+    ("agd", False, {}),
+    ("meta", True, {}),
+    ("lda", True, {}),
+    ("elda", True, {"num_tasks": 0, "num_domains": 4}),  # U-LDA: per-sample step sizes [B]
+]
+
+
+@pytest.mark.parametrize("setting", ["recompute_phases", "loop_phases"])
+@pytest.mark.parametrize("policy, traced, network", SAME_PHASES_CASES, ids=lambda case: str(case))
+def test_recomputed_or_looped_phases_give_the_same_values_and_gradients(setting, policy, traced, network):
+    """Recomputing each phase in the backward pass, or running the phases as one
+    ``tf.while_loop``, changes neither the reconstruction, the diagnostics nor the training
+    gradient; the reference is autodiff through the stored, unrolled phases.
+    Traced, graph optimisation may round a phase differently in another graph
     (~1e-7); the smoothed ReLU's phi'' = 1/(2 relu_delta) amplifies that to ~1e-4 at relu_delta =
     1e-3, so the traced cases use relu_delta = 0.1."""
     inputs, target = four_task_batch()
     delta = 0.1 if traced else 1e-3
     stored, recomputed = (
         _values_and_gradients(
-            small_model(policy, relu_delta=delta, recompute_phases=flag), inputs, target, traced
+            small_model(policy, relu_delta=delta, **network, **{setting: flag}), inputs, target, traced
         )
         for flag in (False, True)
     )
@@ -244,6 +254,39 @@ def test_per_phase_recomputation_gives_the_same_values_and_gradients(policy, tra
         np.testing.assert_allclose(
             got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5 * np.abs(want).max(initial=0.0)
         )
+
+
+def test_loop_phases_round_trips_is_off_by_default_and_excludes_recomputation():
+    assert not small_model().loop_phases and not UnrolledLOA.meta_paper(MRISampling()).loop_phases
+    clone = UnrolledLOA.from_config(small_model(loop_phases=True).get_config())
+    assert clone.loop_phases and clone.for_new_tasks(2).loop_phases
+    clone.recompute_phases = True
+    with pytest.raises(ValueError, match="loop_phases and recompute_phases"):
+        clone(four_task_batch()[0], training=True)
+
+
+@pytest.mark.parametrize("policy", ["meta", "elda"])
+def test_looped_phases_infer_and_iterate_as_the_unrolled_ones(policy):
+    """Inference (whose phases skip work by tf.cond, inside the loop here) and the iterates
+    ``x_0 .. x_T``, traced (relu_delta = 0.1 as in the test above)."""
+    inputs, _ = four_task_batch()
+    results = []
+    for flag in (False, True):
+        model = small_model(policy, relu_delta=0.1, loop_phases=flag)
+        forward = tf.function(
+            lambda model=model: (
+                model(inputs, return_diagnostics=True),
+                model.unroll(inputs, differentiable=False).iterates,
+            )
+        )
+        results.append(forward())
+    ((recon, diagnostics), iterates), ((recon_loop, diagnostics_loop), iterates_loop) = results
+    np.testing.assert_allclose(recon_loop.numpy(), recon.numpy(), rtol=1e-5, atol=1e-6)
+    for name, value in diagnostics.items():
+        np.testing.assert_allclose(diagnostics_loop[name].numpy(), value.numpy(), rtol=1e-5, err_msg=name)
+    assert len(iterates_loop) == len(iterates) == 4
+    for got, want in zip(iterates_loop, iterates):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_recompute_phases_round_trips_and_is_off_by_default():

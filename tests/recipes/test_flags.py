@@ -85,10 +85,18 @@ NEW = {
         "omega_step_updates_theta",
         "deterministic",
         "recompute_phases",
+        "loop_phases",
         "gradient",
         "stair_lr_factor",
     },
-    "conventional": {"kernel_scale", "deterministic", "recompute_phases", "gradient", "stair_lr_factor"},
+    "conventional": {
+        "kernel_scale",
+        "deterministic",
+        "recompute_phases",
+        "loop_phases",
+        "gradient",
+        "stair_lr_factor",
+    },
     "adaptation": {"deterministic", "gradient"},
 }
 

@@ -60,17 +60,17 @@ def test_distributable_surrogate_equals_the_literal_penalty_gradient():
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("setting", ["recompute_phases", "loop_phases"])
 @pytest.mark.parametrize("traced", [False, True])
-def test_per_phase_recomputation_gives_the_same_bilevel_gradients(traced):
-    """The bilevel step differentiates twice, also through the replayed phases: Ltilde's gradients
-    with recomputation equal those through the stored phases (traced at relu_delta = 0.1, see
-    tests/loa/test_model.py::test_per_phase_recomputation_gives_the_same_values_and_gradients)."""
+def test_recomputed_or_looped_phases_give_the_same_bilevel_gradients(setting, traced):
+    """The bilevel step differentiates twice, also through the replayed phases or the loop of
+    phases: Ltilde's gradients equal those through the stored, unrolled phases (traced at
+    relu_delta = 0.1, see tests/loa/test_model.py::
+    test_recomputed_or_looped_phases_give_the_same_values_and_gradients)."""
     batch = next(iter(meta_batches()))
     results = []
-    for recompute in (False, True):
-        model = trainer(
-            num_phases=2, policy="meta", relu_delta=0.1 if traced else 1e-3, recompute_phases=recompute
-        )
+    for flag in (False, True):
+        model = trainer(num_phases=2, policy="meta", relu_delta=0.1 if traced else 1e-3, **{setting: flag})
         theta, omega = model.network.theta_variables, model.network.omega_variables
 
         def evaluate(model=model, theta=theta, omega=omega):

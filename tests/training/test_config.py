@@ -109,6 +109,18 @@ def test_differences_split_refused_from_allowed_settings():
     assert "data" in [name for name, _, _ in data] and "recipe" in [name for name, _, _ in data]
 
 
+def test_loop_phases_is_a_runtime_setting_that_reaches_the_network_and_excludes_recomputation():
+    config = meta_config("x")
+    assert not config.network.loop_phases
+    looped = config.replace(loop_phases=True)
+    assert RunConfig.from_dict(json.loads(json.dumps(looped.to_dict()))) == looped
+    refused, allowed = differences(config, looped)
+    assert refused == [] and [name for name, _, _ in allowed] == ["loop_phases"]
+    assert looped.network.build(MRISampling(name="measurement"), num_tasks=4).loop_phases
+    with pytest.raises(ValueError, match="`recompute_phases` and `loop_phases`.*--norecompute_phases"):
+        ulda_config("runs/u").replace(loop_phases=True)
+
+
 def test_recompute_phases_is_a_runtime_setting_that_reaches_the_network():
     """Per-phase recomputation changes memory and time, not what is trained: on in U-LDA's preset,
     off in the others, switchable on a resume; a config.json written before the setting existed

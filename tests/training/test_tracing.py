@@ -7,6 +7,8 @@ import pytest
 import tensorflow as tf
 
 from lda_tf.data import single_task_batches
+from lda_tf.loa import phase, phase_loop
+from lda_tf.loa.phase import phase_iteration
 from lda_tf.training import BilevelConfig
 from lda_tf.training.callbacks import StairTraining
 from tests.training.helpers import TASKS, displacement, images, meta_batches, trainer, values
@@ -73,6 +75,26 @@ def test_bilevel_step_traces_the_penalty_evaluation_once(theta_steps, max_rounds
     model.fit(meta_batches(), epochs=1, steps_per_epoch=2, verbose=0)
     assert len(calls) == 2
     assert int(model.theta_optimizer.iterations.numpy()) == 2 * theta_steps * max_rounds
+
+
+def test_looped_phases_put_one_phase_in_the_bilevel_graph(monkeypatch):
+    # With loop_phases the phase iteration is traced once per unroll whatever the phase count: the
+    # bilevel step's graph (and its second-order derivative) holds one phase, not T.
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return phase_iteration(*args, **kwargs)
+
+    monkeypatch.setattr(phase_loop, "phase_iteration", counting)
+    monkeypatch.setattr(phase, "phase_iteration", counting)  # where the unrolled phases call it
+    per_count = []
+    for num_phases in (1, 3):
+        model = trainer(num_phases=num_phases, loop_phases=True)
+        calls.clear()
+        model.fit(meta_batches(), epochs=1, steps_per_epoch=1, verbose=0)
+        per_count.append(len(calls))
+    assert per_count[0] > 0 and per_count[1] == per_count[0]
 
 
 def test_traced_once_evaluation_sees_the_updated_weights():
