@@ -302,6 +302,8 @@ class UnrolledLOA(UnrolledNetwork):
             raise ValueError(f"eps0 must be positive; got {eps0}")
         self.num_domains = int(num_domains)
         self.frozen_domains: tuple[int, ...] = ()
+        if recompute_phases and loop_phases:
+            raise ValueError("loop_phases and recompute_phases cannot be combined; set one of them")
         self.recompute_phases = bool(recompute_phases)
         self.loop_phases = bool(loop_phases)
         self.smoothing = check_smoothing(smoothing)

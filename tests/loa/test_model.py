@@ -260,9 +260,11 @@ def test_loop_phases_round_trips_is_off_by_default_and_excludes_recomputation():
     assert not small_model().loop_phases and not UnrolledLOA.meta_paper(MRISampling()).loop_phases
     clone = UnrolledLOA.from_config(small_model(loop_phases=True).get_config())
     assert clone.loop_phases and clone.for_new_tasks(2).loop_phases
-    clone.recompute_phases = True
+    clone.recompute_phases = True  # a runtime change, refused when the network runs
     with pytest.raises(ValueError, match="loop_phases and recompute_phases"):
         clone(four_task_batch()[0], training=True)
+    with pytest.raises(ValueError, match="loop_phases and recompute_phases"):
+        small_model(loop_phases=True, recompute_phases=True)
 
 
 @pytest.mark.parametrize("policy", ["meta", "elda"])

@@ -1,7 +1,8 @@
 """Run by test_distribution.py in a fresh process per mode: two logical CPUs must be configured
 before TensorFlow starts, and a second MirroredStrategy in one process was seen to mismatch its
 collectives with the first's. Prints the largest relative difference between the weights after
-the same steps on one device and under MirroredStrategy over two."""
+the same steps on one device and under MirroredStrategy over two. Arguments: the mode, and
+``loop`` to run the phases as one ``tf.while_loop`` (``UnrolledLOA(loop_phases=True)``)."""
 
 import json
 import sys
@@ -21,13 +22,14 @@ from lda_tf.training import BilevelConfig, LOATrainer  # noqa: E402
 from tests.training.helpers import TASKS, images, meta_batches  # noqa: E402
 
 
-def weights_after(mode: str, strategy) -> list:
+def weights_after(mode: str, strategy, loop_phases: bool) -> list:
     keras.utils.set_random_seed(0)
     with strategy.scope():
         network = UnrolledLOA(
             MRISampling(name="measurement"),
             num_phases=2,
             num_tasks=0 if mode == "conventional" else len(TASKS),
+            loop_phases=loop_phases,
         )
         trainer = LOATrainer(network, mode, BilevelConfig(lambda0=1e-2, delta0=1e-12, delta_tol=0.0))
         trainer.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
@@ -49,9 +51,10 @@ def weights_after(mode: str, strategy) -> list:
 
 
 results = {}
+loop = sys.argv[2:3] == ["loop"]
 for mode in sys.argv[1:2]:
-    single = weights_after(mode, tf.distribute.get_strategy())
-    mirrored = weights_after(mode, tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+    single = weights_after(mode, tf.distribute.get_strategy(), loop)
+    mirrored = weights_after(mode, tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), loop)
     results[mode] = max(
         float(np.max(np.abs(a - b)) / (np.max(np.abs(a)) + 1e-12)) for a, b in zip(single, mirrored) if a.size
     )
