@@ -302,10 +302,9 @@ class UnrolledLOA(UnrolledNetwork):
             raise ValueError(f"eps0 must be positive; got {eps0}")
         self.num_domains = int(num_domains)
         self.frozen_domains: tuple[int, ...] = ()
-        if recompute_phases and loop_phases:
-            raise ValueError("loop_phases and recompute_phases cannot be combined; set one of them")
         self.recompute_phases = bool(recompute_phases)
         self.loop_phases = bool(loop_phases)
+        self._check_phase_execution()
         self.smoothing = check_smoothing(smoothing)
         self.policy = PhasePolicy(**policy) if isinstance(policy, dict) else PhasePolicy(name=policy)
         self.eps0_init = float(eps0)
@@ -486,6 +485,11 @@ class UnrolledLOA(UnrolledNetwork):
         eps0 = self.eps0 if domain is None else tf.gather(self.eps0, domain)
         return Start(objective, measured.initial, tf.fill(tf.shape(kappa), 1.0) * eps0, domain)
 
+    def _check_phase_execution(self) -> None:
+        """Per-phase recomputation wraps each unrolled phase, so the phase loop excludes it."""
+        if self.recompute_phases and self.loop_phases:
+            raise ValueError("loop_phases and recompute_phases cannot be combined; set one of them")
+
     def unroll(self, inputs, policy: PhasePolicy | None = None, differentiable: bool = True) -> Unrolled:
         """Run the active phases from the measurement's start ``x0``; see :class:`Unrolled`.
         ``differentiable=False``: inference, each phase skips what no sample needs
@@ -493,16 +497,16 @@ class UnrolledLOA(UnrolledNetwork):
         objective, image, eps, domain = self.start(inputs)
         policy = self.policy if policy is None else policy
         state = initial_state(objective, image, eps)
-        per_phase, iterates = [], [state.point.image]
-        recompute = self.recompute_phases and differentiable
+        if differentiable:  # both are runtime settings; at inference nothing is recomputed
+            self._check_phase_execution()
         if self.loop_phases:
-            if recompute:
-                raise ValueError("loop_phases and recompute_phases cannot be combined; set one of them")
             controls = [phase.controls(domain) for phase in self.phases[: self.active_phases]]
             state, stacked, iterates = looped_phase_iterations(
                 objective, state, controls, policy, differentiable
             )
             return Unrolled(objective, state, stacked, tuple(tf.unstack(iterates, self.active_phases + 1)))
+        per_phase, iterates = [], [state.point.image]
+        recompute = self.recompute_phases and differentiable
         for phase in self.phases[: self.active_phases]:
             state, diagnostics = phase.iterate(objective, state, policy, domain, recompute, differentiable)
             per_phase.append(diagnostics)

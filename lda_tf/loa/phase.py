@@ -442,10 +442,9 @@ def phase_function(
     energy, rebuild = objective_inputs(objective)
 
     def run(tensors: Sequence[tf.Tensor]) -> list[tf.Tensor]:
-        image, eps, value, gradient, previous = tensors[:STATE_SIZE]
+        start = state_from_tensors(tensors[:STATE_SIZE])
         step_values = tensors[STATE_SIZE : STATE_SIZE + len(steps)]
         replayed = rebuild(tensors[STATE_SIZE + len(steps) :])
-        start = IterateState(Point(image, None), eps, value, gradient, previous)
         momentum_value = step_values[2] if momentum is not None else None
         next_state, diagnostics = phase_iteration(
             replayed, start, step_values[0], step_values[1], policy, momentum_value
@@ -458,6 +457,13 @@ def phase_function(
 def state_tensors(state: IterateState) -> list[tf.Tensor]:
     """The carried state as the :data:`STATE_SIZE` tensors :func:`phase_function` takes."""
     return [state.point.image, state.eps, state.value, state.gradient, state.previous]
+
+
+def state_from_tensors(tensors: Sequence[tf.Tensor]) -> IterateState:
+    """The inverse of :func:`state_tensors`; the point carries no feature maps (no phase reads
+    ``g(x_t)``: a phase starts from ``x_t``, ``phi(x_t)`` and ``grad phi(x_t)``)."""
+    image, eps, value, gradient, previous = tensors
+    return IterateState(Point(image, None), eps, value, gradient, previous)
 
 
 def checkpointed_phase_iteration(
@@ -503,7 +509,7 @@ def checkpointed_phase_iteration(
         return outputs, gradient
 
     flat = checkpointed(*inputs)
-    next_state = IterateState(Point(flat[0], None), *flat[1:STATE_SIZE])
+    next_state = state_from_tensors(flat[:STATE_SIZE])
     return next_state, PhaseDiagnostics(*flat[STATE_SIZE:])
 
 

@@ -28,8 +28,15 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from lda_tf.loa.objective import Point, VariationalObjective
-from lda_tf.loa.phase import IterateState, PhaseDiagnostics, PhasePolicy, phase_iteration, state_tensors
+from lda_tf.loa.objective import VariationalObjective
+from lda_tf.loa.phase import (
+    IterateState,
+    PhaseDiagnostics,
+    PhasePolicy,
+    phase_iteration,
+    state_from_tensors,
+    state_tensors,
+)
 
 Controls = tuple[tf.Tensor, tf.Tensor, "tf.Tensor | None"]  # (alpha_t, tau_t, theta_t) of one phase
 
@@ -57,7 +64,7 @@ def looped_phase_iterations(
     diagnostics = tf.zeros(tf.concat([[count, len(PhaseDiagnostics._fields)], tf.shape(state.eps)], 0))
 
     def body(t, carried, iterates, diagnostics):
-        state = IterateState(Point(carried[0], None), *carried[1:])
+        state = state_from_tensors(carried)
         momentum = None if momenta is None else momenta[t]
         next_state, phase = phase_iteration(
             objective, state, alphas[t], taus[t], policy, momentum, differentiable
