@@ -31,8 +31,10 @@ differentiating through it twice, as bilevel training does, made tracing about t
 ``recompute_phases`` (per-phase recomputation, :func:`lda_tf.loa.phase.checkpointed_phase_iteration`)
 keeps only each phase's inputs for the backward pass and runs the phase again there: the same
 values and gradients (first and second order), memory of one phase instead of ``T``, one more
-forward pass of compute. Off by default; on in U-LDA's preset, whose paper size (batch 2, 256x256,
-15 phases) needs it to train in 16 GiB (benchmarks/README.md).
+forward pass of compute. The bilevel step's second differentiation replays each phase's backward
+pass the same way: at 160x180 its tensors take 1.2 GiB at 11 and 15 phases instead of the tape's
+4.6-6.1 GiB, at 1.8-2.0x the time and 2.9x the tracing. Off by default; on in U-LDA's preset,
+whose paper size (batch 2, 256x256, 15 phases) needs it to train in 16 GiB (benchmarks/README.md).
 
 ``loop_phases`` runs the active phases as one ``tf.while_loop`` (:mod:`lda_tf.loa.phase_loop`):
 the same iteration and values, but one phase in the graph whatever ``T``, so at many phases a

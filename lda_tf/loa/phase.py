@@ -69,9 +69,11 @@ Per-phase recomputation (:func:`checkpointed_phase_iteration`, gradient checkpoi
 forward pass keeps only each phase's inputs (``x_t``, ``eps_t``, ``phi(x_t)``, ``grad phi(x_t)``,
 ``x_{t-1}``, the step sizes, ``kappa``, the kernels and the data term); the backward pass runs the
 phase again under a tape and back-propagates through that. Memory then holds one phase's
-intermediates instead of all ``T``, at the price of a second forward pass per phase. The replayed
-phase is recorded by any outer tape, so second-order gradients (the meta paper's bilevel step) pass
-through it too.
+intermediates instead of all ``T``, at the price of a second forward pass per phase. The backward
+pass of a phase is recomputed the same way (:func:`recomputed`): a second differentiation (the meta
+paper's bilevel step) keeps each phase's inputs and cotangents and replays the phase and its
+backward pass when it reaches them, so the second-order step too holds one phase's intermediates at
+a time, at the price of replaying each phase twice more (benchmarks/README.md, issue 19 goal 2).
 """
 
 from __future__ import annotations
@@ -466,6 +468,51 @@ def state_from_tensors(tensors: Sequence[tf.Tensor]) -> IterateState:
     return IterateState(Point(image, None), eps, value, gradient, previous)
 
 
+def recomputed(run: Callable[[Sequence[tf.Tensor]], list[tf.Tensor]]) -> Callable[..., list[tf.Tensor]]:
+    """``run`` (flat tensors -> flat tensors) as one ``tf.custom_gradient`` that keeps only its
+    inputs: reverse mode replays ``run`` under a tape when the backward pass reaches it.
+
+    The gradient is itself ``recomputed`` (of the vector-Jacobian product), so a tape that
+    differentiates the backward pass (the bilevel step's second order) keeps the replay's inputs
+    and cotangents too, not its intermediates, and replays it once more when its own backward pass
+    reaches it: each order of differentiation holds one phase's intermediates at a time.
+    """
+
+    @tf.custom_gradient
+    def checkpointed(*tensors):
+        # stop_gradient: no tape records run's intermediates (they are freed after use).
+        outputs = run([tf.stop_gradient(tensor) for tensor in tensors])
+
+        def gradient(*cotangents):
+            cotangents = [tf.zeros_like(o) if c is None else c for o, c in zip(outputs, cotangents)]
+            return recomputed(vector_jacobian_product(run, len(tensors)))(*tensors, *cotangents)
+
+        return outputs, gradient
+
+    return checkpointed
+
+
+def vector_jacobian_product(
+    run: Callable[[Sequence[tf.Tensor]], list[tf.Tensor]], count: int
+) -> Callable[[Sequence[tf.Tensor]], list[tf.Tensor]]:
+    """``[*inputs, *cotangents] -> J_run(inputs)^H cotangents`` (``count`` inputs), by replaying
+    ``run`` under a tape; the replay waits for the cotangents (:func:`after`)."""
+
+    def product(tensors: Sequence[tf.Tensor]) -> list[tf.Tensor]:
+        inputs, cotangents = list(tensors[:count]), list(tensors[count:])
+        replay = [tf.identity(tensor) for tensor in inputs]
+        if not tf.executing_eagerly():
+            replay = after(replay, cotangents)
+        with tf.GradientTape() as tape:
+            tape.watch(replay)
+            outputs = run(replay)
+        return tape.gradient(
+            outputs, replay, output_gradients=cotangents, unconnected_gradients=tf.UnconnectedGradients.ZERO
+        )
+
+    return product
+
+
 def checkpointed_phase_iteration(
     objective: VariationalObjective,
     state: IterateState,
@@ -475,40 +522,16 @@ def checkpointed_phase_iteration(
     momentum: tf.Tensor | None = None,
 ) -> tuple[IterateState, PhaseDiagnostics]:
     """:func:`phase_iteration` with per-phase recomputation (module docstring): the same values
-    and gradients, one phase's intermediates in memory.
+    and gradients, one phase's intermediates in memory per order of differentiation.
 
     Every tensor the phase depends on (:func:`phase_function`) is an explicit input of one
-    ``tf.custom_gradient``: the state, ``alpha_t``, ``tau_t`` (and ``theta_t``), ``kappa``, the
+    :func:`recomputed` call: the state, ``alpha_t``, ``tau_t`` (and ``theta_t``), ``kappa``, the
     objective's kernels and the floating tensors of its data term (which must be a nest structure,
     e.g. a NamedTuple, so a learned sampling matrix gets its gradient too). The returned state's
     point carries no feature maps (``features=None``; a phase never reads its input's).
     """
     controls, run = phase_function(objective, alpha, tau, policy, momentum)
-    inputs = state_tensors(state) + controls
-
-    @tf.custom_gradient
-    def checkpointed(*tensors):
-        # stop_gradient: no tape records the phase's intermediates (they are freed after use).
-        outputs = run([tf.stop_gradient(tensor) for tensor in tensors])
-
-        def gradient(*cotangents):
-            cotangents = [tf.zeros_like(o) if c is None else c for o, c in zip(outputs, cotangents)]
-            replay = [tf.identity(tensor) for tensor in tensors]
-            if not tf.executing_eagerly():
-                replay = after(replay, cotangents)
-            with tf.GradientTape() as tape:
-                tape.watch(replay)
-                recomputed = run(replay)
-            return tape.gradient(
-                recomputed,
-                replay,
-                output_gradients=cotangents,
-                unconnected_gradients=tf.UnconnectedGradients.ZERO,
-            )
-
-        return outputs, gradient
-
-    flat = checkpointed(*inputs)
+    flat = recomputed(run)(*state_tensors(state), *controls)
     next_state = state_from_tensors(flat[:STATE_SIZE])
     return next_state, PhaseDiagnostics(*flat[STATE_SIZE:])
 

@@ -68,7 +68,8 @@ class NetworkConfig:
     kernel_scale: float = setting(1.0, help="g's kernels start at Xavier times this.", min_exclusive=0)
     recompute_phases: bool = setting(
         False,
-        help="Recompute each phase in the backward pass (less memory, one more forward pass).",
+        help="Recompute each phase in the backward pass: memory flat in the phase count, also in "
+        "the bilevel step (there about 2x its time; benchmarks/README.md).",
         change="runtime",
     )
     loop_phases: bool = setting(

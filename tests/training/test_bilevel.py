@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from lda_tf.loa import phase
+from lda_tf.loa.phase import phase_iteration
 from lda_tf.training import BilevelConfig, penalty_objective
 from lda_tf.training.bilevel import dense
 from lda_tf.training.callbacks import BilevelSchedule
@@ -86,6 +88,37 @@ def test_recomputed_or_looped_phases_give_the_same_bilevel_gradients(setting, tr
         np.testing.assert_allclose(
             got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5 * np.abs(want.numpy()).max(initial=0.0)
         )
+
+
+@pytest.mark.parametrize("recompute", [False, True])
+def test_recomputed_phases_replay_in_the_second_order_backward_pass(recompute, monkeypatch):
+    """With recompute_phases the bilevel step keeps no phase's backward intermediates: the
+    second differentiation replays each phase instead (memory flat in T, benchmarks/README.md
+    issue 19 goal 2). Phase runs per phase in one eager evaluation of Ltilde (17): the training
+    and validation forwards (2); with recomputation, the replays of the training gradient and of
+    the validation branch's outer gradient (2), and in the outer gradient of the training gradient
+    one replay of the phase's backward pass and one of the training forward's backward pass (2).
+    Keeping the first backward pass on the outer tape instead (the earlier recomputation, whose
+    bilevel step outgrew the tape's memory) runs 5."""
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return phase_iteration(*args, **kwargs)
+
+    monkeypatch.setattr(phase, "phase_iteration", counting)
+    batch = next(iter(meta_batches()))
+    num_phases = 2
+    model = trainer(num_phases=num_phases, policy="meta", recompute_phases=recompute)
+    penalty_objective(
+        model.batch_loss,
+        batch["train"],
+        batch["val"],
+        model.network.theta_variables,
+        model.network.omega_variables,
+        tf.constant(0.5),
+    )
+    assert len(calls) == num_phases * (6 if recompute else 2)
 
 
 def test_penalty_value_is_half_lambda_squared_train_gradient():
