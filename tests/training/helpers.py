@@ -6,6 +6,7 @@ import numpy as np
 from lda_tf import UnrolledLOA
 from lda_tf.data import cross_task_batches, parse_tasks
 from lda_tf.data.sample import load_sample
+from lda_tf.loa import phase, phase_loop
 from lda_tf.mri import MRISampling
 from lda_tf.training import BilevelConfig, LOATrainer
 
@@ -37,3 +38,17 @@ def values(variables) -> list[np.ndarray]:
 def displacement(variables, start: list[np.ndarray]) -> np.ndarray:
     """How far ``variables`` moved from ``start`` (their :func:`values` earlier), as one vector."""
     return np.concatenate([(now - then).ravel() for now, then in zip(values(variables), start)])
+
+
+def count_phase_iterations(monkeypatch) -> list:
+    """A list that grows by one on every run of ``phase_iteration``, unrolled or looped."""
+    calls = []
+    original = phase.phase_iteration
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(phase_loop, "phase_iteration", counting)
+    monkeypatch.setattr(phase, "phase_iteration", counting)  # where the unrolled and replayed phases call it
+    return calls

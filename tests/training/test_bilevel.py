@@ -2,12 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lda_tf.loa import phase
-from lda_tf.loa.phase import phase_iteration
 from lda_tf.training import BilevelConfig, penalty_objective
 from lda_tf.training.bilevel import dense
 from lda_tf.training.callbacks import BilevelSchedule
-from tests.training.helpers import meta_batches, trainer, values
+from tests.training.helpers import count_phase_iterations, meta_batches, trainer, values
 
 
 def test_penalty_gradient_matches_finite_differences():
@@ -100,13 +98,7 @@ def test_recomputed_phases_replay_in_the_second_order_backward_pass(recompute, m
     one replay of the phase's backward pass and one of the training forward's backward pass (2).
     Keeping the first backward pass on the outer tape instead (the earlier recomputation, whose
     bilevel step outgrew the tape's memory) runs 5."""
-    calls = []
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return phase_iteration(*args, **kwargs)
-
-    monkeypatch.setattr(phase, "phase_iteration", counting)
+    calls = count_phase_iterations(monkeypatch)
     batch = next(iter(meta_batches()))
     num_phases = 2
     model = trainer(num_phases=num_phases, policy="meta", recompute_phases=recompute)

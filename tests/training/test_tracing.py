@@ -7,11 +7,17 @@ import pytest
 import tensorflow as tf
 
 from lda_tf.data import single_task_batches
-from lda_tf.loa import phase, phase_loop
-from lda_tf.loa.phase import phase_iteration
 from lda_tf.training import BilevelConfig
 from lda_tf.training.callbacks import StairTraining
-from tests.training.helpers import TASKS, displacement, images, meta_batches, trainer, values
+from tests.training.helpers import (
+    TASKS,
+    count_phase_iterations,
+    displacement,
+    images,
+    meta_batches,
+    trainer,
+    values,
+)
 
 
 def _count_unrolls(model):
@@ -80,14 +86,7 @@ def test_bilevel_step_traces_the_penalty_evaluation_once(theta_steps, max_rounds
 def test_looped_phases_put_one_phase_in_the_bilevel_graph(monkeypatch):
     # With loop_phases the phase iteration is traced once per unroll whatever the phase count: the
     # bilevel step's graph (and its second-order derivative) holds one phase, not T.
-    calls = []
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return phase_iteration(*args, **kwargs)
-
-    monkeypatch.setattr(phase_loop, "phase_iteration", counting)
-    monkeypatch.setattr(phase, "phase_iteration", counting)  # where the unrolled phases call it
+    calls = count_phase_iterations(monkeypatch)
     per_count = []
     for num_phases in (1, 3):
         model = trainer(num_phases=num_phases, loop_phases=True)
