@@ -29,10 +29,13 @@ formulation, the speed-up over the ``autodiff`` one
 (``grad r_eps`` by autodiff through ``g`` instead of the explicit ``J_g^H``; see
 ``lda_tf.loa.objective``) measured in the same run.
 
-``--recompute`` times per-phase recomputation (``UnrolledLOA(recompute_phases=...)``): each phase
-is run again in the backward pass instead of keeping its intermediates. ``--loop_phases`` times the
-phases as one ``tf.while_loop`` (``UnrolledLOA(loop_phases=...)``, lda_tf/loa/phase_loop.py): one
-phase's graph for any number of phases, which shortens tracing and the first call.
+``--function_folding=on,off`` times each measure with TensorFlow's classic constant folding of
+function graphs on and off (off by default, as in the training binaries: :mod:`lda_tf.runtime`;
+benchmarks/README.md, issue 19 goal 3, "Fourth look"). ``--recompute`` times per-phase recomputation
+(``UnrolledLOA(recompute_phases=...)``): each phase is run again in the backward pass instead of
+keeping its intermediates. ``--loop_phases`` times the phases as one ``tf.while_loop``
+(``UnrolledLOA(loop_phases=...)``, lda_tf/loa/phase_loop.py): one phase's graph for any number of
+phases, which shortens tracing and the first call.
 
 Measures: ``forward`` (``model(inputs)``: inference, each phase skips the evaluations no sample
 needs, lda_tf/loa/phase.py), ``forward_training`` (``model(inputs, training=True)``: the same
@@ -112,6 +115,12 @@ flags.DEFINE_list(
     "loop_phases",
     ["false"],
     "The phases as one tf.while_loop (UnrolledLOA loop_phases) to time: false, true. Not for the release.",
+)
+flags.DEFINE_list(
+    "function_folding",
+    ["off"],
+    "TensorFlow's classic constant folding of function graphs (lda_tf/runtime.py) to time: off (the "
+    "training binaries' default), on (TensorFlow's default).",
 )
 flags.DEFINE_enum(
     "network", "meta", ["meta", "ulda"], "meta: the meta paper's network; ulda: U-LDA with 2 domain groups."
@@ -197,6 +206,11 @@ def run_configuration(config: dict) -> list[dict]:
     """Build and time one configuration in this process; one result per measure."""
     import keras
     import tensorflow as tf
+
+    from lda_tf import runtime
+
+    if not runtime.set_function_constant_folding(config.get("function_folding", "off") == "on"):
+        raise RuntimeError("--function_folding: TensorFlow's runtime started before it could be set")
 
     from lda_tf import UnrolledLOA, determinism
     from lda_tf.data import parse_tasks
@@ -316,6 +330,7 @@ def run_configuration(config: dict) -> list[dict]:
                 "measure": measure,
                 **timing,
                 "peak_memory_gib": _peak_memory_bytes(tf) / 2**30,
+                "function_folding": "on" if runtime.function_constant_folding() else "off",  # read back
                 "device": "GPU" if tf.config.list_logical_devices("GPU") else f"CPU ({os.cpu_count()} cores)",
             }
         )
@@ -342,6 +357,7 @@ def _configurations() -> list[dict]:
         FLAGS.recompute,
         FLAGS.onednn,
         loop_phases,
+        FLAGS.function_folding,
     )
     return [
         dict(
@@ -355,6 +371,7 @@ def _configurations() -> list[dict]:
             recompute=r,
             onednn=i,
             loop_phases=loop,
+            function_folding=folding,
             network=FLAGS.network,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
@@ -364,7 +381,7 @@ def _configurations() -> list[dict]:
             profile_ops=FLAGS.profile_ops,
             theta_steps=FLAGS.theta_steps,
         )
-        for b, t, s, p, x, g, d, r, i, loop in combos
+        for b, t, s, p, x, g, d, r, i, loop, folding in combos
         # the release has its own, explicit, gradient and its own phases
         if not (p == "release" and (g == "autodiff" or loop))
     ]
@@ -394,6 +411,7 @@ def _add_speedups(results: list[dict]) -> None:
         r["recompute"],
         r.get("loop_phases", False),
         r.get("onednn", "default"),
+        r.get("function_folding", "off"),
         r["measure"],
     )
     reference = {key(r): r["median_s"] for r in results if r["gradients"] == "autodiff"}
@@ -512,6 +530,8 @@ def main(argv):
     unknown = set(FLAGS.measures) - set(MEASURES)
     if unknown:
         raise app.UsageError(f"--measures: unknown {sorted(unknown)}; choose from {MEASURES}")
+    if set(FLAGS.function_folding) - {"on", "off"}:
+        raise app.UsageError(f"--function_folding: {FLAGS.function_folding}; each value must be on or off")
     results = []
     for config in _configurations():
         results += _run_in_subprocess(config)

@@ -35,7 +35,7 @@ FORBIDDEN = {
     "cs": {"loa", "training", "data", "recipes", "papers"},
     "training": {"mri", "cs", "data", "recipes", "papers"},
 }
-FOUNDATION = {"math", "checks", "measurement", "determinism"}  # may import each other only
+FOUNDATION = {"math", "checks", "measurement", "determinism", "runtime"}  # may import each other only
 CORE = set(FORBIDDEN) | FOUNDATION
 
 

@@ -79,6 +79,22 @@ def test_bench_model_times_the_phases_unrolled_and_looped():
     ]
 
 
+def test_bench_model_times_with_and_without_the_function_graphs_constant_folding():
+    lines = bench_model(
+        *TINY,
+        "--phases=1",
+        "--policies=residual",
+        "--measures=forward",
+        "--gradients=explicit",
+        "--function_folding=on,off",
+    )  # each line reports the setting read back from its process's runtime
+    assert [r["function_folding"] for r in lines] == ["on", "off"]
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_model.py", "--function_folding=no"], capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "--function_folding" in result.stderr
+
+
 def test_bench_model_profiles_ops_by_type():
     """--profile_ops reports per-call milliseconds by op type: the convolutions of g and J_g^H and
     the FFTs of A and A^H must be among them, and no executor-internal event."""

@@ -43,6 +43,21 @@ def test_training_steps_are_bit_identical_across_processes():
     assert first == second
 
 
+def test_constant_folding_of_function_graphs_changes_no_value():
+    """The training runs' default, TensorFlow's classic constant folding of function graphs off
+    (lda_tf/runtime.py), against TensorFlow's default, on: the same meta (second-order) and
+    conventional steps, bit for bit, and each process reports the setting it ran with."""
+    check = "tests/training/determinism_check.py"
+    folded, unfolded = (
+        json.loads(line.removeprefix("RESULT "))
+        for stdout in _run_twice([[check, "deterministic", f"folding={value}"] for value in ("on", "off")])
+        for line in stdout.splitlines()
+        if line.startswith("RESULT ")
+    )
+    assert folded.pop("folding") is True and unfolded.pop("folding") is False
+    assert folded == unfolded
+
+
 @pytest.mark.slow
 def test_release_training_is_bit_identical_across_processes(tmp_path):
     """The release row's training (tests/training/release_determinism_check.py) with TensorFlow's

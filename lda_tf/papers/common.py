@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
 
-from lda_tf import determinism, outputs, recipes
+from lda_tf import determinism, outputs, recipes, runtime
 from lda_tf.atomic import atomic_file, check_not_file, remove_stale, staging, swap
 from lda_tf.checks import check_choice
 from lda_tf.evaluation import write_rows
@@ -231,6 +231,7 @@ class Reproduction:
     def run(self) -> Result:
         """Prepare the folder, then :meth:`reproduce` (deterministic by default, so the same
         command gives the same table: :mod:`lda_tf.determinism`)."""
+        runtime.set_function_constant_folding(RunConfig.function_constant_folding)  # its runs' default
         determinism.configure(self.deterministic, self.seed)
         self.prepare()
         staged = self._staging

@@ -169,9 +169,10 @@ def step_cost(config: RunConfig, steps: int) -> dict:
     over the resident memory before the network was built (MiB)."""
     import tensorflow as tf
 
-    from lda_tf import determinism
+    from lda_tf import determinism, runtime
     from lda_tf.training.bilevel import BilevelConfig
 
+    runtime.set_function_constant_folding(config.function_constant_folding)
     determinism.configure(config.deterministic, config.seed)
     recipe = recipes.RECIPES[config.recipe](config)
     batch = next(iter(recipe.datasets().train))

@@ -50,7 +50,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lda_tf import determinism
+from lda_tf import determinism, runtime
 from lda_tf.atomic import atomic_file, check_not_file, remove_stale, save_model, staging, swap
 from lda_tf.checks import check_choice
 from lda_tf.loa.model import UnrolledNetwork
@@ -313,6 +313,7 @@ class RunDirectory:
 def fit(recipe: Recipe) -> Path:
     """Train as ``recipe.config`` says (module docstring) -> the run's ``model.keras``."""
     config: TrainingConfig = recipe.config
+    runtime.set_function_constant_folding(config.function_constant_folding)  # before the runtime starts
     strategy = distribution_strategy(config.distribute)  # first (multi-worker: before any operation)
     run = RunDirectory(config, chief=strategy.extended.should_checkpoint)
     run.check()

@@ -87,6 +87,7 @@ NEW = {
         "recompute_phases",
         "loop_phases",
         "gradient",
+        "function_constant_folding",
         "stair_lr_factor",
     },
     "conventional": {
@@ -95,9 +96,10 @@ NEW = {
         "recompute_phases",
         "loop_phases",
         "gradient",
+        "function_constant_folding",
         "stair_lr_factor",
     },
-    "adaptation": {"deterministic", "gradient"},
+    "adaptation": {"deterministic", "gradient", "function_constant_folding"},
 }
 
 

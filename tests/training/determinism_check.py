@@ -3,7 +3,9 @@ conventional training steps at the demo's image size (80x90, 3 phases, four radi
 printing a hash of every weight and logged metric. ``default`` instead of ``deterministic`` runs
 with TensorFlow's defaults: there the bilevel step's second-order sums came out differently in
 each process at this size (Grappler's arithmetic optimizer; lda_tf/determinism.py), though not at
-the 16x18 of the other training tests."""
+the 16x18 of the other training tests. An optional second argument ``folding=on`` or ``folding=off``
+sets TensorFlow's constant folding of function graphs first (lda_tf/runtime.py); the result then
+records the setting read back from the runtime."""
 
 import hashlib
 import json
@@ -12,7 +14,7 @@ import sys
 import keras
 import numpy as np
 
-from lda_tf import UnrolledLOA, determinism
+from lda_tf import UnrolledLOA, determinism, runtime
 from lda_tf.data import cross_task_batches, parse_tasks, single_task_batches
 from lda_tf.data.sample import load_sample
 from lda_tf.mri import MRISampling
@@ -50,5 +52,9 @@ def train(mode: str) -> dict:
     }
 
 
+if len(sys.argv) > 2:
+    assert runtime.set_function_constant_folding(sys.argv[2] == "folding=on")
 determinism.configure(sys.argv[1] == "deterministic", seed=0)
-print("RESULT " + json.dumps({mode: train(mode) for mode in ("meta", "conventional")}, sort_keys=True))
+result = {mode: train(mode) for mode in ("meta", "conventional")}
+result["folding"] = runtime.function_constant_folding()
+print("RESULT " + json.dumps(result, sort_keys=True))
