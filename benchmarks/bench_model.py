@@ -31,7 +31,9 @@ formulation, the speed-up over the ``autodiff`` one
 
 ``--function_folding=on,off`` times each measure with TensorFlow's classic constant folding of
 function graphs on and off (off by default, as in the training binaries: :mod:`lda_tf.runtime`;
-benchmarks/README.md, issue 19 goal 3, "Fourth look"). ``--recompute`` times per-phase recomputation
+benchmarks/README.md, issue 19 goal 3, "Fourth look"); ``--grappler_passes=lean,all`` with
+Grappler's passes that change nothing in these graphs skipped (the default, as in training) and run
+("Fifth look"). ``--recompute`` times per-phase recomputation
 (``UnrolledLOA(recompute_phases=...)``): each phase is run again in the backward pass instead of
 keeping its intermediates. ``--loop_phases`` times the phases as one ``tf.while_loop``
 (``UnrolledLOA(loop_phases=...)``, lda_tf/loa/phase_loop.py): one phase's graph for any number of
@@ -122,6 +124,12 @@ flags.DEFINE_list(
     "TensorFlow's classic constant folding of function graphs (lda_tf/runtime.py) to time: off (the "
     "training binaries' default), on (TensorFlow's default).",
 )
+flags.DEFINE_list(
+    "grappler_passes",
+    ["lean"],
+    "Grappler's passes (lda_tf/runtime.py) to time: lean (the idle ones skipped: the training binaries' "
+    "default), all (TensorFlow's default).",
+)
 flags.DEFINE_enum(
     "network", "meta", ["meta", "ulda"], "meta: the meta paper's network; ulda: U-LDA with 2 domain groups."
 )
@@ -209,8 +217,10 @@ def run_configuration(config: dict) -> list[dict]:
 
     from lda_tf import runtime
 
-    if not runtime.set_function_constant_folding(config.get("function_folding", "off") == "on"):
-        raise RuntimeError("--function_folding: TensorFlow's runtime started before it could be set")
+    if not runtime.set_graph_optimization(
+        config.get("function_folding", "off") == "on", config.get("grappler_passes", "lean") == "all"
+    ):
+        raise RuntimeError("--function_folding, --grappler_passes: TensorFlow's runtime started before")
 
     from lda_tf import UnrolledLOA, determinism
     from lda_tf.data import parse_tasks
@@ -330,7 +340,9 @@ def run_configuration(config: dict) -> list[dict]:
                 "measure": measure,
                 **timing,
                 "peak_memory_gib": _peak_memory_bytes(tf) / 2**30,
-                "function_folding": "on" if runtime.function_constant_folding() else "off",  # read back
+                # read back from the runtime
+                "function_folding": "on" if runtime.graph_optimization().function_constant_folding else "off",
+                "grappler_passes": "all" if runtime.graph_optimization().all_grappler_passes else "lean",
                 "device": "GPU" if tf.config.list_logical_devices("GPU") else f"CPU ({os.cpu_count()} cores)",
             }
         )
@@ -358,6 +370,7 @@ def _configurations() -> list[dict]:
         FLAGS.onednn,
         loop_phases,
         FLAGS.function_folding,
+        FLAGS.grappler_passes,
     )
     return [
         dict(
@@ -372,6 +385,7 @@ def _configurations() -> list[dict]:
             onednn=i,
             loop_phases=loop,
             function_folding=folding,
+            grappler_passes=passes,
             network=FLAGS.network,
             num_layers=FLAGS.num_layers,
             num_filters=FLAGS.num_filters,
@@ -381,7 +395,7 @@ def _configurations() -> list[dict]:
             profile_ops=FLAGS.profile_ops,
             theta_steps=FLAGS.theta_steps,
         )
-        for b, t, s, p, x, g, d, r, i, loop, folding in combos
+        for b, t, s, p, x, g, d, r, i, loop, folding, passes in combos
         # the release has its own, explicit, gradient and its own phases
         if not (p == "release" and (g == "autodiff" or loop))
     ]
@@ -412,6 +426,7 @@ def _add_speedups(results: list[dict]) -> None:
         r.get("loop_phases", False),
         r.get("onednn", "default"),
         r.get("function_folding", "off"),
+        r.get("grappler_passes", "lean"),
         r["measure"],
     )
     reference = {key(r): r["median_s"] for r in results if r["gradients"] == "autodiff"}
@@ -532,6 +547,8 @@ def main(argv):
         raise app.UsageError(f"--measures: unknown {sorted(unknown)}; choose from {MEASURES}")
     if set(FLAGS.function_folding) - {"on", "off"}:
         raise app.UsageError(f"--function_folding: {FLAGS.function_folding}; each value must be on or off")
+    if set(FLAGS.grappler_passes) - {"lean", "all"}:
+        raise app.UsageError(f"--grappler_passes: {FLAGS.grappler_passes}; each value must be lean or all")
     results = []
     for config in _configurations():
         results += _run_in_subprocess(config)

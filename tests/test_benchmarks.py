@@ -79,7 +79,7 @@ def test_bench_model_times_the_phases_unrolled_and_looped():
     ]
 
 
-def test_bench_model_times_with_and_without_the_function_graphs_constant_folding():
+def test_bench_model_times_each_graph_optimisation():
     lines = bench_model(
         *TINY,
         "--phases=1",
@@ -87,12 +87,19 @@ def test_bench_model_times_with_and_without_the_function_graphs_constant_folding
         "--measures=forward",
         "--gradients=explicit",
         "--function_folding=on,off",
-    )  # each line reports the setting read back from its process's runtime
-    assert [r["function_folding"] for r in lines] == ["on", "off"]
-    result = subprocess.run(
-        [sys.executable, "benchmarks/bench_model.py", "--function_folding=no"], capture_output=True, text=True
-    )
-    assert result.returncode != 0 and "--function_folding" in result.stderr
+        "--grappler_passes=all,lean",
+    )  # each line reports the settings read back from its process's runtime
+    assert [(r["function_folding"], r["grappler_passes"]) for r in lines] == [
+        ("on", "all"),
+        ("on", "lean"),
+        ("off", "all"),
+        ("off", "lean"),
+    ]
+    for flag in ("--function_folding", "--grappler_passes"):
+        result = subprocess.run(
+            [sys.executable, "benchmarks/bench_model.py", f"{flag}=no"], capture_output=True, text=True
+        )
+        assert result.returncode != 0 and flag in result.stderr
 
 
 def test_bench_model_profiles_ops_by_type():

@@ -43,19 +43,23 @@ def test_training_steps_are_bit_identical_across_processes():
     assert first == second
 
 
-def test_constant_folding_of_function_graphs_changes_no_value():
-    """The training runs' default, TensorFlow's classic constant folding of function graphs off
-    (lda_tf/runtime.py), against TensorFlow's default, on: the same meta (second-order) and
-    conventional steps, bit for bit, and each process reports the setting it ran with."""
+def test_the_training_runs_graph_optimisation_changes_no_value():
+    """The training runs' graph optimisation (lda_tf/runtime.py: TensorFlow's classic constant
+    folding of function graphs off, Grappler's idle passes skipped) against TensorFlow's default
+    (both on): the same meta (second-order) and conventional steps, bit for bit, and each process
+    reports the settings it ran with."""
     check = "tests/training/determinism_check.py"
-    folded, unfolded = (
+    tensorflow_default, training = (
         json.loads(line.removeprefix("RESULT "))
-        for stdout in _run_twice([[check, "deterministic", f"folding={value}"] for value in ("on", "off")])
+        for stdout in _run_twice(
+            [[check, "deterministic", f"graph={name}"] for name in ("tensorflow", "training")]
+        )
         for line in stdout.splitlines()
         if line.startswith("RESULT ")
     )
-    assert folded.pop("folding") is True and unfolded.pop("folding") is False
-    assert folded == unfolded
+    assert tensorflow_default.pop("graph") == {"function_constant_folding": True, "all_grappler_passes": True}
+    assert training.pop("graph") == {"function_constant_folding": False, "all_grappler_passes": False}
+    assert tensorflow_default == training
 
 
 @pytest.mark.slow

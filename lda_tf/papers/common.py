@@ -231,7 +231,9 @@ class Reproduction:
     def run(self) -> Result:
         """Prepare the folder, then :meth:`reproduce` (deterministic by default, so the same
         command gives the same table: :mod:`lda_tf.determinism`)."""
-        runtime.set_function_constant_folding(RunConfig.function_constant_folding)  # its runs' default
+        runtime.set_graph_optimization(  # its runs' default
+            RunConfig.function_constant_folding, RunConfig.all_grappler_passes
+        )
         determinism.configure(self.deterministic, self.seed)
         self.prepare()
         staged = self._staging

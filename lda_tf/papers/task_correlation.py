@@ -172,7 +172,7 @@ def step_cost(config: RunConfig, steps: int) -> dict:
     from lda_tf import determinism, runtime
     from lda_tf.training.bilevel import BilevelConfig
 
-    runtime.set_function_constant_folding(config.function_constant_folding)
+    runtime.set_graph_optimization(config.function_constant_folding, config.all_grappler_passes)
     determinism.configure(config.deterministic, config.seed)
     recipe = recipes.RECIPES[config.recipe](config)
     batch = next(iter(recipe.datasets().train))

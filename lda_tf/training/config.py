@@ -219,6 +219,15 @@ class TrainingConfig:
         "a lower memory peak, the same results; lda_tf/runtime.py).",
         change="runtime",
     )
+    # Grappler's passes that change nothing in these graphs (the MLIR pipelines, layout and memory
+    # optimisers on CPU, a second round): skipped, the first bilevel step 26-27 % shorter at the
+    # paper's size, same values (lda_tf/runtime.py).
+    all_grappler_passes: bool = setting(
+        False,
+        help="Run all of Grappler's default passes, also those that change nothing in these graphs (off: "
+        "a shorter first step, the same results; lda_tf/runtime.py).",
+        change="runtime",
+    )
     overwrite: bool = setting(
         False, help="Replace an existing run directory instead of resuming it.", change="runtime"
     )

@@ -313,7 +313,7 @@ class RunDirectory:
 def fit(recipe: Recipe) -> Path:
     """Train as ``recipe.config`` says (module docstring) -> the run's ``model.keras``."""
     config: TrainingConfig = recipe.config
-    runtime.set_function_constant_folding(config.function_constant_folding)  # before the runtime starts
+    runtime.set_graph_optimization(config.function_constant_folding, config.all_grappler_passes)  # first
     strategy = distribution_strategy(config.distribute)  # first (multi-worker: before any operation)
     run = RunDirectory(config, chief=strategy.extended.should_checkpoint)
     run.check()

@@ -88,6 +88,7 @@ NEW = {
         "loop_phases",
         "gradient",
         "function_constant_folding",
+        "all_grappler_passes",
         "stair_lr_factor",
     },
     "conventional": {
@@ -97,9 +98,10 @@ NEW = {
         "loop_phases",
         "gradient",
         "function_constant_folding",
+        "all_grappler_passes",
         "stair_lr_factor",
     },
-    "adaptation": {"deterministic", "gradient", "function_constant_folding"},
+    "adaptation": {"deterministic", "gradient", "function_constant_folding", "all_grappler_passes"},
 }
 
 

@@ -3,9 +3,10 @@ conventional training steps at the demo's image size (80x90, 3 phases, four radi
 printing a hash of every weight and logged metric. ``default`` instead of ``deterministic`` runs
 with TensorFlow's defaults: there the bilevel step's second-order sums came out differently in
 each process at this size (Grappler's arithmetic optimizer; lda_tf/determinism.py), though not at
-the 16x18 of the other training tests. An optional second argument ``folding=on`` or ``folding=off``
-sets TensorFlow's constant folding of function graphs first (lda_tf/runtime.py); the result then
-records the setting read back from the runtime."""
+the 16x18 of the other training tests. An optional second argument sets how function graphs are
+optimised first (lda_tf/runtime.py): ``graph=tensorflow`` as TensorFlow does by default (constant
+folding of function graphs on, all of Grappler's passes), ``graph=training`` as the training runs
+do (both off); the result then records the settings read back from the runtime."""
 
 import hashlib
 import json
@@ -53,8 +54,9 @@ def train(mode: str) -> dict:
 
 
 if len(sys.argv) > 2:
-    assert runtime.set_function_constant_folding(sys.argv[2] == "folding=on")
+    tensorflow_default = {"graph=tensorflow": True, "graph=training": False}[sys.argv[2]]
+    assert runtime.set_graph_optimization(tensorflow_default, tensorflow_default)
 determinism.configure(sys.argv[1] == "deterministic", seed=0)
 result = {mode: train(mode) for mode in ("meta", "conventional")}
-result["folding"] = runtime.function_constant_folding()
+result["graph"] = runtime.graph_optimization()._asdict()
 print("RESULT " + json.dumps(result, sort_keys=True))
