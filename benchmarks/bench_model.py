@@ -29,11 +29,13 @@ formulation, the speed-up over the ``autodiff`` one
 (``grad r_eps`` by autodiff through ``g`` instead of the explicit ``J_g^H``; see
 ``lda_tf.loa.objective``) measured in the same run.
 
-``--function_folding=on,off`` times each measure with TensorFlow's classic constant folding of
-function graphs on and off (off by default, as in the training binaries: :mod:`lda_tf.runtime`;
-benchmarks/README.md, issue 19 goal 3, "Fourth look"); ``--grappler_passes=lean,all`` with
-Grappler's passes that change nothing in these graphs skipped (the default, as in training) and run
-("Fifth look"). ``--recompute`` times per-phase recomputation
+Each measured function is compiled as Keras's ``fit`` and ``predict`` compile their steps, without
+AutoGraph (before 2026-12-06 with it: ``trace_s`` then included 2-3 s of AutoGraph's conversion of
+the bilevel step that ``fit`` does not do). ``--function_folding=on,off`` times each measure with
+TensorFlow's classic constant folding of function graphs on and off (off by default, as in the
+training binaries: :mod:`lda_tf.runtime`; benchmarks/README.md, issue 19 goal 3, "Fourth look");
+``--grappler_passes=lean,all`` with Grappler's passes that change nothing in these graphs skipped
+(the default, as in training) and run ("Fifth look"). ``--recompute`` times per-phase recomputation
 (``UnrolledLOA(recompute_phases=...)``): each phase is run again in the backward pass instead of
 keeping its intermediates. ``--loop_phases`` times the phases as one ``tf.while_loop``
 (``UnrolledLOA(loop_phases=...)``, lda_tf/loa/phase_loop.py): one phase's graph for any number of
@@ -286,18 +288,21 @@ def run_configuration(config: dict) -> list[dict]:
         return result
 
     jit = config["xla"]
+
+    def compiled(function):
+        """As Keras's fit and predict compile their steps: no AutoGraph conversion."""
+        return tf.function(function, jit_compile=jit, autograph=False)
+
     functions = {}
     if {"forward", "forward_training"} & set(config["measures"]):
         model = network(len(tasks))
     if "forward" in config["measures"]:
-        functions["forward"] = tf.function(lambda: model(inputs), jit_compile=jit)
+        functions["forward"] = compiled(lambda: model(inputs))
     if "forward_training" in config["measures"]:
-        functions["forward_training"] = tf.function(lambda: model(inputs, training=True), jit_compile=jit)
+        functions["forward_training"] = compiled(lambda: model(inputs, training=True))
     if "conventional" in config["measures"]:
         conventional = trainer("conventional")
-        functions["conventional"] = tf.function(
-            lambda: conventional.train_step((inputs, target)), jit_compile=jit
-        )
+        functions["conventional"] = compiled(lambda: conventional.train_step((inputs, target)))
     meta = trainer("meta") if {"meta_theta", "meta_omega", "meta_step"} & set(config["measures"]) else None
 
     def bilevel_half(group: str):
@@ -320,13 +325,13 @@ def run_configuration(config: dict) -> list[dict]:
             )
             return evaluation.objective
 
-        return tf.function(step, jit_compile=jit)
+        return compiled(step)
 
     for measure, group in (("meta_theta", "theta"), ("meta_omega", "omega")):
         if measure in config["measures"]:
             functions[measure] = bilevel_half(group)
     if "meta_step" in config["measures"]:
-        functions["meta_step"] = tf.function(lambda: meta.train_step(meta_data), jit_compile=jit)
+        functions["meta_step"] = compiled(lambda: meta.train_step(meta_data))
 
     results = []
     for measure, function in functions.items():

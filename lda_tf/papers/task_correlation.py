@@ -186,7 +186,7 @@ def step_cost(config: RunConfig, steps: int) -> dict:
         **recipe.trainer_options(),
     )
     trainer.compile(*recipe.optimizers())
-    step = tf.function(trainer.train_step)
+    step = tf.function(trainer.train_step, autograph=False)  # as fit compiles it
     start = time.perf_counter()
     float(step(batch)["loss"])
     first = time.perf_counter() - start

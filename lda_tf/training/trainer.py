@@ -20,13 +20,15 @@ of a network with domains; in Step 2 the network's frozen domains and ``g`` are 
 the same gradients, with the memory of the phase states and one phase (the bilevel step's
 second-order term by forward-over-adjoint).
 
-Algorithm 2 evaluates the penalty objective (17) ``max_rounds * (K + 1)`` times per batch, each
-time with the same graph; without a distribution strategy the evaluation is one nested
-``tf.function``, traced once and called each time (issue 19: Python tracing of the first bilevel
-step 1.9x shorter at K = 1, 3.8x at K = 5, the steady step about 9 % faster;
-``benchmarks/README.md``). Under a strategy it is traced inline every time, as before: the
-evaluation's all-reduce of the training gradient is a ``merge_call``, which a nested
-``tf.function`` refuses.
+Algorithm 2 evaluates the penalty objective (17) ``max_rounds * (K + 1)`` times per batch, each time
+with the same graph; without a distribution strategy the evaluation is one nested ``tf.function``,
+traced once and called each time (issue 19: Python tracing of the first bilevel step 1.9x shorter at
+K = 1, 3.8x at K = 5, the steady step about 9 % faster; ``benchmarks/README.md``). It is traced
+without AutoGraph, as Keras traces the step around it: no code of the package needs AutoGraph's
+conversion (no tensor-dependent Python control flow), which took 3-20 % of the step's Python tracing
+(issue 19 goal 3, "Fifth look"). Under a strategy it is traced inline every time, as before: the
+evaluation's all-reduce of the training gradient is a ``merge_call``, which a nested ``tf.function``
+refuses.
 
 Every optimizer step is gated (:func:`lda_tf.training.gated_update.apply_if`): a step whose loss
 or gradients are not finite is skipped, weights and optimizer state untouched, and counted;
@@ -260,7 +262,8 @@ class LOATrainer(keras.Model):
             return evaluation, finite, criterion
 
         if not tf.executing_eagerly() and not tf.distribute.has_strategy():
-            evaluate = tf.function(evaluate)  # traced once, called max_rounds * (K + 1) times (above)
+            # traced once, called max_rounds * (K + 1) times, without AutoGraph (module docstring)
+            evaluate = tf.function(evaluate, autograph=False)
         proceed, all_finite, first = tf.constant(True), tf.constant(True), None
         for _ in range(self.bilevel.max_rounds):  # line 5: while criterion > delta, capped
             current, finite, criterion = evaluate()

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.autograph.impl import api as autograph_api
 
 from lda_tf.data import single_task_batches
 from lda_tf.training import BilevelConfig
@@ -81,6 +82,24 @@ def test_bilevel_step_traces_the_penalty_evaluation_once(theta_steps, max_rounds
     model.fit(meta_batches(), epochs=1, steps_per_epoch=2, verbose=0)
     assert len(calls) == 2
     assert int(model.theta_optimizer.iterations.numpy()) == 2 * theta_steps * max_rounds
+
+
+def test_bilevel_step_traces_no_package_function_through_autograph(monkeypatch):
+    # Keras compiles its train step without AutoGraph; the nested penalty evaluation must not turn it
+    # back on for the second-order graph (a quarter of the Python tracing, benchmarks/README.md).
+    model = trainer(bilevel=BilevelConfig(delta0=1e-12, delta_tol=0.0, theta_steps=2))
+    batch = tf.data.Dataset.from_tensors(next(iter(meta_batches())))  # (tf.data converts its own maps)
+    converted = []
+    original = autograph_api.converted_call
+
+    def counting(function, *args, **kwargs):
+        converted.append(getattr(function, "__module__", None) or "")
+        return original(function, *args, **kwargs)
+
+    monkeypatch.setattr(autograph_api, "converted_call", counting)
+    model.fit(batch, epochs=1, verbose=0)
+    assert int(model.theta_optimizer.iterations.numpy()) == 2  # the step ran
+    assert [module for module in converted if module.startswith("lda_tf")] == []
 
 
 def test_looped_phases_put_one_phase_in_the_bilevel_graph(monkeypatch):
