@@ -30,12 +30,12 @@ change the graph (model pruning: -24k nodes, constant folding: -16k, the depende
 convolutions but fuses the DnCNN baseline's convolution, bias and ReLU.
 
 Decision: training runs skip the idle passes (``disable_tfg_optimizer``, conditional code motion,
-the layout and memory optimisers, one meta-optimiser round instead of two). Measured at the
-paper's size (11 phases, 160x180, K = 1), in two pairs of runs: the first bilevel step 92.5-93.1 ->
-67.9-68.1 s (26-27 % shorter; at 3 phases, K = 5: 49.8 -> 31.0 s), steady steps the same within
-the spread, the peak 0.1-0.3 GiB lower; training bit-identical (``tests/test_determinism.py``). Where a GPU is
-visible the layout optimiser (NHWC <-> NCHW for cuDNN) and the memory optimiser (swapping to host
-memory) have GPU work to do, so they stay on there (not measured: no GPU was available).
+the layout and memory optimisers, one meta-optimiser round instead of two). Measured at the paper's
+size (11 phases, 160x180, K = 1), in two pairs of runs: the first bilevel step 92.5-93.1 ->
+67.9-68.1 s (26-27 % shorter; at 3 phases, K = 5: 49.8 -> 31.0 s), steady steps the same within the
+spread, the peak 0.1-0.3 GiB lower; training bit-identical (``tests/test_determinism.py``). Where a
+GPU is visible the layout optimiser (NHWC <-> NCHW for cuDNN) and the memory optimiser (swapping to
+host memory) have GPU work to do, so they stay on there (not measured: no GPU was available).
 ``--all_grappler_passes`` runs them all.
 
 TensorFlow reads these settings from the eager context's base ``ConfigProto`` (it has no public

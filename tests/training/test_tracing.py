@@ -86,7 +86,7 @@ def test_bilevel_step_traces_the_penalty_evaluation_once(theta_steps, max_rounds
 
 def test_bilevel_step_traces_no_package_function_through_autograph(monkeypatch):
     # Keras compiles its train step without AutoGraph; the nested penalty evaluation must not turn it
-    # back on for the second-order graph (a quarter of the Python tracing, benchmarks/README.md).
+    # back on for the second-order graph (3-20 % of the Python tracing, benchmarks/README.md).
     model = trainer(bilevel=BilevelConfig(delta0=1e-12, delta_tol=0.0, theta_steps=2))
     batch = tf.data.Dataset.from_tensors(next(iter(meta_batches())))  # (tf.data converts its own maps)
     converted = []
