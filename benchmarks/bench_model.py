@@ -333,6 +333,7 @@ def run_configuration(config: dict) -> list[dict]:
     if "meta_step" in config["measures"]:
         functions["meta_step"] = compiled(lambda: meta.train_step(meta_data))
 
+    graph = runtime.graph_optimization()  # read back from the runtime
     results = []
     for measure, function in functions.items():
         timing = _time(function, config["warmup"], config["repeats"])
@@ -345,9 +346,8 @@ def run_configuration(config: dict) -> list[dict]:
                 "measure": measure,
                 **timing,
                 "peak_memory_gib": _peak_memory_bytes(tf) / 2**30,
-                # read back from the runtime
-                "function_folding": "on" if runtime.graph_optimization().function_constant_folding else "off",
-                "grappler_passes": "all" if runtime.graph_optimization().all_grappler_passes else "lean",
+                "function_folding": "on" if graph.function_constant_folding else "off",
+                "grappler_passes": "all" if graph.all_grappler_passes else "lean",
                 "device": "GPU" if tf.config.list_logical_devices("GPU") else f"CPU ({os.cpu_count()} cores)",
             }
         )
@@ -550,10 +550,9 @@ def main(argv):
     unknown = set(FLAGS.measures) - set(MEASURES)
     if unknown:
         raise app.UsageError(f"--measures: unknown {sorted(unknown)}; choose from {MEASURES}")
-    if set(FLAGS.function_folding) - {"on", "off"}:
-        raise app.UsageError(f"--function_folding: {FLAGS.function_folding}; each value must be on or off")
-    if set(FLAGS.grappler_passes) - {"lean", "all"}:
-        raise app.UsageError(f"--grappler_passes: {FLAGS.grappler_passes}; each value must be lean or all")
+    for name, allowed in (("function_folding", ("on", "off")), ("grappler_passes", ("lean", "all"))):
+        if set(FLAGS[name].value) - set(allowed):
+            raise app.UsageError(f"--{name}: {FLAGS[name].value}; each value must be {' or '.join(allowed)}")
     results = []
     for config in _configurations():
         results += _run_in_subprocess(config)
