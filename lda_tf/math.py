@@ -33,6 +33,19 @@ def squared_norm(x: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(squares, axis=axes)
 
 
+def broadcastable_per_sample(values: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """``[B]`` per-sample values -> ``[B, 1, ..., 1]``, broadcastable against ``like`` ``[B, ...]``.
+
+    With ``like``'s rank known when traced (always in the package) the target shape is a constant:
+    one ``Reshape`` instead of the rank and shape arithmetic a dynamic shape needs, which the
+    bilevel step's graph would hold for every use in every phase and derivative order.
+    """
+    rank = like.shape.rank
+    if rank is not None:
+        return tf.reshape(values, [-1] + [1] * (rank - 1))
+    return tf.reshape(values, tf.concat([tf.shape(values), tf.ones([tf.rank(like) - 1], tf.int32)], 0))
+
+
 def global_squared_norm(tensors: Sequence[tf.Tensor]) -> tf.Tensor:
     """``sum_k ||t_k||^2`` over a list of real tensors (all entries of all of them) -> scalar.
 

@@ -1,5 +1,6 @@
-"""Per-sample and global squared norms against NumPy; the pairwise fan-out against closed forms; the
-complex <-> channel bitcasts against their definition (real and imaginary parts) and its derivatives."""
+"""Per-sample and global squared norms against NumPy; per-sample broadcasting; the pairwise fan-out
+against closed forms; the complex <-> channel bitcasts against their definition (real and imaginary
+parts) and its derivatives."""
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ import tensorflow as tf
 
 from lda_tf.math import (
     PairwiseFanOut,
+    broadcastable_per_sample,
     channels_to_complex,
     complex_to_channels,
     global_squared_norm,
@@ -34,6 +36,16 @@ def test_squared_norm_gradient_is_finite_at_zero():
         tape.watch(x)
         value = tf.reduce_sum(squared_norm(x))
     assert np.all(np.isfinite(tape.gradient(value, x).numpy()))
+
+
+@pytest.mark.parametrize("rank_known", [True, False])
+def test_broadcastable_per_sample_scales_each_sample_of_any_rank(rank_known):
+    values = tf.constant([2.0, -1.0, 0.5])
+    like = tf.ones((3, 2, 4, 5))
+    spec = tf.TensorSpec([3, 2, 4, 5] if rank_known else None, tf.float32)
+    broadcast = tf.function(broadcastable_per_sample, input_signature=[tf.TensorSpec([3]), spec])
+    scaled = (broadcast(values, like) * like).numpy()
+    np.testing.assert_array_equal(scaled, values.numpy()[:, None, None, None] * np.ones((3, 2, 4, 5)))
 
 
 def test_global_squared_norm_sums_over_all_tensors():

@@ -87,7 +87,7 @@ import tensorflow as tf
 
 from lda_tf.checks import check_choice
 from lda_tf.loa.objective import Point, VariationalObjective, as_dtype_of, per_sample
-from lda_tf.math import squared_norm
+from lda_tf.math import broadcastable_per_sample, squared_norm
 
 POLICIES = ("meta", "lda", "elda", "residual", "gd", "agd")
 SAFEGUARDED_POLICIES = ("meta", "lda", "elda")
@@ -179,8 +179,7 @@ def select(condition: tf.Tensor, if_true, if_false):
     """Per-sample choice between two structures of ``[B, ...]`` tensors."""
 
     def choose(a, b):
-        mask = tf.reshape(condition, tf.concat([tf.shape(condition), tf.ones([tf.rank(a) - 1], tf.int32)], 0))
-        return tf.where(mask, a, b)
+        return tf.where(broadcastable_per_sample(condition, a), a, b)
 
     return tf.nest.map_structure(choose, if_true, if_false)
 

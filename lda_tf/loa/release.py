@@ -56,7 +56,7 @@ import tensorflow as tf
 
 from lda_tf.checks import check_choice
 from lda_tf.loa.model import UnrolledNetwork
-from lda_tf.math import PairwiseFanOut, squared_norm
+from lda_tf.math import PairwiseFanOut, broadcastable_per_sample, squared_norm
 from lda_tf.measurement import Measured, Measurement
 from lda_tf.nn.features import FeatureExtractor
 
@@ -78,11 +78,6 @@ class _Regularizer(NamedTuple):
 
 def _as_complex(values: tf.Tensor) -> tf.Tensor:
     return tf.complex(values, tf.zeros_like(values))
-
-
-def _per_sample(values: tf.Tensor, image: tf.Tensor) -> tf.Tensor:
-    """``[B]`` -> broadcastable against ``[B, H, W]``."""
-    return tf.reshape(values, tf.concat([tf.shape(values), tf.ones([tf.rank(image) - 1], tf.int32)], 0))
 
 
 @keras.saving.register_keras_serializable(package="lda_tf")
@@ -194,7 +189,7 @@ class ReleaseUnrolled(UnrolledNetwork):
     def _grad_r(self, parts: _Regularizer, eps: tf.Tensor) -> tf.Tensor:
         """``grad_R1`` (lines 200-210): ``J_g^T g / sum_j sqrt(||g_j||^2 + eps^2)``."""
         scale = _as_complex(1.0 / self._normaliser(parts.pixel_norms2, eps))
-        return _per_sample(scale, parts.jacobian_transpose) * parts.jacobian_transpose
+        return broadcastable_per_sample(scale, parts.jacobian_transpose) * parts.jacobian_transpose
 
     def _phi(
         self, data, image: tf.Tensor, eps: tf.Tensor, kernels: PairwiseFanOut, weight: tf.Tensor
@@ -215,7 +210,7 @@ class ReleaseUnrolled(UnrolledNetwork):
             raise ValueError(f"this model has {self.num_tasks} tasks; inputs need a task_index [B]")
         task_index = tf.cast(tf.convert_to_tensor(measured.task_index), tf.int32)
         omega = tf.gather(self._omega(), task_index)
-        step_weight = _per_sample(tf.sigmoid(omega), image)  # grad_sigma_w, line 222
+        step_weight = broadcastable_per_sample(tf.sigmoid(omega), image)  # grad_sigma_w, line 222
         phi_weight = tf.sigmoid(tf.abs(omega))  # sigma_w, line 218
         alpha = tf.complex(tf.convert_to_tensor(self.alpha_real), tf.convert_to_tensor(self.alpha_imag))
         tau = tf.complex(tf.convert_to_tensor(self.tau_real), tf.convert_to_tensor(self.tau_imag))

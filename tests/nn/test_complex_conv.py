@@ -53,6 +53,19 @@ def test_transpose_is_the_adjoint(complex_valued, conjugate_input):
     assert abs(left - right) < 1e-6 * scale
 
 
+def test_transpose_with_an_unknown_batch_size_takes_the_same_values():
+    """A fully known shape makes the transposed convolution's output shape a constant; with the
+    batch size unknown (relaxed shapes) it is computed at run time, to the same values."""
+    layer = BlockConv2D(2, 3, 3)
+    layer.build()
+    v = tf.constant(np.random.default_rng(2).standard_normal((2, 5, 6, 6)).astype(np.float32))
+    relaxed = tf.function(layer.transpose, input_signature=[tf.TensorSpec([None, 5, 6, 6], tf.float32)])
+    known = tf.function(layer.transpose)
+    assert "Shape" not in {op.type for op in known.get_concrete_function(v).graph.get_operations()}
+    np.testing.assert_array_equal(relaxed(v).numpy(), known(v).numpy())
+    assert relaxed(v).shape == (2, 5, 6, 4)
+
+
 def test_an_explicitly_seeded_initializer_still_gives_different_real_and_imaginary_parts():
     layer = BlockConv2D(2, 8, kernel_initializer={"class_name": "GlorotUniform", "config": {"seed": 7}})
     layer.build()
