@@ -33,6 +33,19 @@ def squared_norm(x: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(squares, axis=axes)
 
 
+def traced_shape(x: tf.Tensor) -> list:
+    """``x``'s shape as a list: each dimension the traced static size (an ``int``) where known, else
+    its run-time size (a scalar tensor). Fully known, it becomes one constant where it is used
+    (a ``Reshape`` or transposed convolution's target); ``tf.shape`` would put shape and slicing
+    ops in the graph for every use, in every phase and derivative order of the bilevel step.
+    """
+    static = x.shape.as_list()
+    if None not in static:
+        return static
+    dynamic = tf.shape(x)
+    return [dynamic[axis] if size is None else size for axis, size in enumerate(static)]
+
+
 def broadcastable_per_sample(values: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
     """``[B]`` per-sample values -> ``[B, 1, ..., 1]``, broadcastable against ``like`` ``[B, ...]``.
 

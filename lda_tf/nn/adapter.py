@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from lda_tf.checks import check_choice
+from lda_tf.math import traced_shape
 from lda_tf.nn.complex_conv import BlockConv2D
 from lda_tf.nn.features import FeatureExtractor, FeatureMaps
 
@@ -99,8 +100,7 @@ class AdapterBank(keras.layers.Layer):
 
     def _split(self, stacked: tf.Tensor) -> tf.Tensor:
         """``[B, H, W, D*p*d] -> [B, H, W, D, p*d]``."""
-        shape = tf.shape(stacked)
-        return tf.reshape(stacked, tf.concat([shape[:-1], [self.num_domains, -1]], axis=0))
+        return tf.reshape(stacked, traced_shape(stacked)[:-1] + [self.num_domains, -1])
 
     def apply(self, features: tf.Tensor, selector: tf.Tensor, kernel: tf.Tensor | None = None) -> tf.Tensor:
         """``h_i(features)`` per sample, ``i`` the domain ``selector`` ``[B, D]`` (one-hot) picks."""
@@ -114,8 +114,8 @@ class AdapterBank(keras.layers.Layer):
         """``W_{h_i}^H v`` per sample: the exact adjoint of :meth:`apply` for a fixed ``selector``."""
         kernel = self.kernel() if kernel is None else kernel
         spread = cotangent[..., None, :] * selector[:, None, None, :, None]
-        shape = tf.shape(cotangent)
-        spread = tf.reshape(spread, tf.concat([shape[:-1], [-1]], axis=0))
+        shape = traced_shape(cotangent)
+        spread = tf.reshape(spread, shape[:-1] + [-1])
         return tf.nn.conv2d_transpose(spread, kernel, shape, strides=1, padding="SAME")
 
     def get_config(self):

@@ -30,6 +30,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from lda_tf.math import traced_shape
+
 
 def independent_initializer(
     initializer: keras.initializers.Initializer, index: int
@@ -112,11 +114,7 @@ class BlockConv2D(keras.layers.Layer):
     def transpose(self, outputs_grad: tf.Tensor, kernel: tf.Tensor | None = None) -> tf.Tensor:
         """Adjoint map ``K^T`` (``W^H`` for complex maps): transposed convolution, same kernel."""
         kernel = self.block_kernel() if kernel is None else kernel
-        static_shape = outputs_grad.shape[:-1].concatenate(kernel.shape[-2:-1])
-        if static_shape.is_fully_defined():  # a constant: no shape arithmetic in the traced graph
-            output_shape = static_shape.as_list()
-        else:
-            output_shape = tf.concat([tf.shape(outputs_grad)[:-1], tf.shape(kernel)[-2:-1]], axis=0)
+        output_shape = traced_shape(outputs_grad)[:-1] + traced_shape(kernel)[-2:-1]
         return tf.nn.conv2d_transpose(outputs_grad, kernel, output_shape, strides=1, padding="SAME")
 
     def get_config(self):
