@@ -14,6 +14,7 @@ from typing import NamedTuple, Protocol
 import tensorflow as tf
 
 from lda_tf.checks import check_choice
+from lda_tf.math import broadcastable_per_sample
 from lda_tf.nn.features import FeatureExtractor, FeatureMaps
 from lda_tf.nn.regularizers import smoothed_l21, smoothed_l21_cotangent
 
@@ -61,7 +62,7 @@ def as_dtype_of(real: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
 
 def per_sample(scalars: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
     """Reshape ``[B]`` real scalars to broadcast against ``[B, H, W]`` ``like`` (in its dtype)."""
-    return as_dtype_of(tf.reshape(scalars, [-1, 1, 1]), like)
+    return as_dtype_of(broadcastable_per_sample(scalars, like), like)
 
 
 class VariationalObjective:
